@@ -1,0 +1,3 @@
+from smallfedi.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,114 @@
+"""Builds one instance's ASGI application: the faces over one core, and what wraps them all."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from smallfedi.config import Config
+from smallfedi.core.instance import Instance
+
+log = logging.getLogger("smallfedi")
+
+SECURITY_HEADERS = [
+    # No form-action limit: the OAuth consent form redirects to apps' custom schemes.
+    (b"content-security-policy",
+     b"default-src 'none'; img-src 'self' https: data:; media-src 'self' https:; style-src 'self'; "
+     b"frame-ancestors 'none'; base-uri 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+]
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class LimitsAndHeaders:
+    """Caps request bodies (by Content-Length and as they stream) and adds security headers."""
+
+    def __init__(self, app: ASGIApp, max_body: int) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_body):
+            await _too_large(scope, receive, send)
+            return
+        seen = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body:
+                    raise BodyTooLarge()
+            return message
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                names = {k.lower() for k, _ in message.get("headers", [])}
+                extra = [(k, v) for k, v in SECURITY_HEADERS if k not in names]
+                message = {**message, "headers": list(message.get("headers", [])) + extra}
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, send_with_headers)
+        except BodyTooLarge:
+            if not started:
+                await _too_large(scope, receive, send)
+
+
+async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
+    response = PlainTextResponse("The request body is too large.", status_code=413,
+                                 headers={"connection": "close"})
+    await response(scope, receive, send)
+
+
+def create_app(config: Config) -> Starlette:
+    """One instance: its database, object graph and the three faces (as they arrive)."""
+    from smallfedi.web import routes as web_routes
+    from smallfedi.web.render import error_page
+
+    instance = Instance(config)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        await instance.open()
+        log.info("serving %s as @%s@%s", config.url, instance.owner.username, config.domain)
+        try:
+            yield
+        finally:
+            await instance.close()
+
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        return error_page(request, exc.status_code, exc.detail if exc.status_code != 404 else
+                          "There is nothing at this address.")
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return PlainTextResponse("Something went wrong on our side; it has been logged.", status_code=500)
+
+    app = Starlette(
+        routes=web_routes.routes(),
+        lifespan=lifespan,
+        exception_handlers={HTTPException: http_error, 500: server_error},
+    )
+    app.state.instance = instance
+    app.add_middleware(LimitsAndHeaders, max_body=config.limits.max_body_bytes)
+    return app

@@ -1,0 +1,114 @@
+"""Plain dataclasses the core hands to the faces; each face renders them in its own vocabulary."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+
+VISIBILITIES = ("public", "unlisted", "private", "direct")
+
+
+@dataclass(frozen=True)
+class ProfileField:
+    name: str
+    value: str  # HTML (links made clickable)
+    value_source: str
+
+
+@dataclass(frozen=True)
+class Account:
+    id: int
+    local: bool
+    username: str
+    domain: str | None
+    uri: str
+    url: str | None
+    display_name: str
+    note: str  # HTML
+    note_source: str
+    fields: tuple[ProfileField, ...]
+    locked: bool
+    bot: bool
+    discoverable: bool
+    avatar_url: str | None
+    header_url: str | None
+    inbox_url: str | None
+    shared_inbox_url: str | None
+    key_id: str | None
+    public_key_pem: str | None
+    created_at: str
+    updated_at: str
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> "Account":
+        fields = tuple(ProfileField(f.get("name", ""), f.get("value", ""), f.get("value_source", ""))
+                       for f in json.loads(row["fields_json"] or "[]"))
+        return cls(
+            id=row["id"], local=bool(row["local"]), username=row["username"], domain=row["domain"],
+            uri=row["uri"], url=row["url"], display_name=row["display_name"], note=row["note"],
+            note_source=row["note_source"], fields=fields, locked=bool(row["locked"]), bot=bool(row["bot"]),
+            discoverable=bool(row["discoverable"]), avatar_url=row["avatar_url"], header_url=row["header_url"],
+            inbox_url=row["inbox_url"], shared_inbox_url=row["shared_inbox_url"], key_id=row["key_id"],
+            public_key_pem=row["public_key_pem"], created_at=row["created_at"], updated_at=row["updated_at"],
+        )
+
+    @property
+    def name(self) -> str:
+        """What to show: the display name, or the username when there is none."""
+        return self.display_name or self.username
+
+    def acct(self, own_domain: str) -> str:
+        return f"{self.username}@{self.domain or own_domain}"
+
+
+@dataclass(frozen=True)
+class Status:
+    id: int
+    uri: str
+    url: str | None
+    account_id: int
+    local: bool
+    in_reply_to_id: int | None
+    in_reply_to_uri: str | None
+    reblog_of_id: int | None
+    content: str  # sanitised HTML
+    source: str | None
+    spoiler_text: str
+    visibility: str
+    sensitive: bool
+    language: str | None
+    created_at: str
+    edited_at: str | None
+    mentions: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row, mentions=(), tags=()) -> "Status":
+        return cls(
+            id=row["id"], uri=row["uri"], url=row["url"], account_id=row["account_id"], local=bool(row["local"]),
+            in_reply_to_id=row["in_reply_to_id"], in_reply_to_uri=row["in_reply_to_uri"],
+            reblog_of_id=row["reblog_of_id"], content=row["content"], source=row["source"],
+            spoiler_text=row["spoiler_text"], visibility=row["visibility"], sensitive=bool(row["sensitive"]),
+            language=row["language"], created_at=row["created_at"], edited_at=row["edited_at"],
+            mentions=tuple(mentions), tags=tuple(tags),
+        )
+
+
+@dataclass(frozen=True)
+class StatusEdit:
+    """One version of a post, as shown in its history."""
+    content: str
+    source: str | None
+    spoiler_text: str
+    sensitive: bool
+    language: str | None
+    created_at: str
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list, newest first, with the bounds to ask for the next and previous."""
+    items: list = field(default_factory=list)
+    next_max_id: int | None = None  # older items: ask with max_id=this
+    prev_min_id: int | None = None  # newer items: ask with min_id=this

@@ -1,0 +1,40 @@
+"""Running the server: uvicorn, one process, graceful stop on SIGTERM/SIGINT.
+
+On a stop uvicorn stops accepting, lets the requests in flight finish, then runs the app's
+shutdown, which closes the database; unsent deliveries simply stay queued in it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from smallfedi.config import Config
+
+GRACEFUL_SECONDS = 20  # systemd's TimeoutStopSec in the unit is longer than this
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(levelname)s %(name)s: %(message)s")
+
+
+def serve(config: Config, host: str | None = None, port: int | None = None) -> None:
+    import uvicorn
+
+    from smallfedi.app import create_app
+
+    configure_logging(config.log_level)
+    server = uvicorn.Server(uvicorn.Config(
+        create_app(config),
+        host=host or config.host,
+        port=port or config.port,
+        lifespan="on",
+        proxy_headers=True,
+        forwarded_allow_ips=config.forwarded_allow_ips,
+        server_header=False,
+        log_level=config.log_level,
+        timeout_graceful_shutdown=GRACEFUL_SECONDS,
+        access_log=config.log_level == "debug",
+    ))
+    server.run()
+    if not server.started:
+        raise SystemExit("smallfedi: the server did not start (see the log above)")

@@ -1,0 +1,151 @@
+"""Queries on statuses, their edit history, mentions, hashtags and tombstones.
+
+Every list is a range scan on the primary key bounded by `limit`, so a page costs the same
+however many posts the database holds.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Iterable, Sequence
+
+import aiosqlite
+
+from smallfedi.store.db import Database
+
+STATUS_COLUMNS = (
+    "id", "uri", "url", "account_id", "local", "in_reply_to_id", "in_reply_to_uri",
+    "in_reply_to_account_id", "reblog_of_id", "content", "source", "spoiler_text", "visibility",
+    "sensitive", "language", "created_at", "edited_at",
+)
+
+
+async def insert(tx: aiosqlite.Connection, values: dict) -> None:
+    columns = [c for c in STATUS_COLUMNS if c in values]
+    placeholders = ", ".join("?" for _ in columns)
+    # Column names come from the fixed tuple above, never from input.
+    await tx.execute(
+        f"INSERT INTO statuses ({', '.join(columns)}) VALUES ({placeholders})",
+        tuple(values[c] for c in columns),
+    )
+
+
+async def get(db: Database, status_id: int) -> sqlite3.Row | None:
+    return await db.fetchone("SELECT * FROM statuses WHERE id = ?", (status_id,))
+
+
+async def get_in(tx: aiosqlite.Connection, status_id: int) -> sqlite3.Row | None:
+    """Read inside a write transaction (sees its own uncommitted changes)."""
+    async with tx.execute("SELECT * FROM statuses WHERE id = ?", (status_id,)) as cur:
+        return await cur.fetchone()
+
+
+async def get_by_uri(db: Database, uri: str) -> sqlite3.Row | None:
+    return await db.fetchone("SELECT * FROM statuses WHERE uri = ?", (uri,))
+
+
+async def list_by_account(db: Database, account_id: int, visibilities: Sequence[str], *,
+                          max_id: int | None = None, min_id: int | None = None,
+                          limit: int = 20) -> list[sqlite3.Row]:
+    """Newest first, ids strictly between min_id and max_id; with only min_id, the page just
+    above it (still returned newest first), as Mastodon pages."""
+    marks = ", ".join("?" for _ in visibilities)
+    params: list = [account_id, *visibilities]
+    bounds = ""
+    if max_id is not None:
+        bounds += " AND id < ?"
+        params.append(max_id)
+    if min_id is not None:
+        bounds += " AND id > ?"
+        params.append(min_id)
+    order = "ASC" if (min_id is not None and max_id is None) else "DESC"
+    params.append(limit)
+    rows = await db.fetchall(
+        f"SELECT * FROM statuses WHERE account_id = ? AND visibility IN ({marks}){bounds}"
+        f" ORDER BY id {order} LIMIT ?",
+        params,
+    )
+    return rows if order == "DESC" else rows[::-1]
+
+
+async def count_by_account(db: Database, account_id: int, visibilities: Sequence[str]) -> int:
+    marks = ", ".join("?" for _ in visibilities)
+    return await db.fetchval(
+        f"SELECT count(*) FROM statuses WHERE account_id = ? AND visibility IN ({marks})",
+        (account_id, *visibilities),
+    )
+
+
+async def max_id(db: Database) -> int:
+    return await db.fetchval("SELECT coalesce(max(id), 0) FROM statuses")
+
+
+async def update_content(tx: aiosqlite.Connection, status_id: int, *, content: str, source: str | None,
+                         spoiler_text: str, sensitive: bool, language: str | None, edited_at: str) -> None:
+    await tx.execute(
+        "UPDATE statuses SET content = ?, source = ?, spoiler_text = ?, sensitive = ?, language = ?,"
+        " edited_at = ? WHERE id = ?",
+        (content, source, spoiler_text, int(sensitive), language, edited_at, status_id),
+    )
+
+
+async def insert_edit(tx: aiosqlite.Connection, edit_id: int, row: sqlite3.Row) -> None:
+    """Keep `row` (the version about to be replaced) in the history."""
+    await tx.execute(
+        "INSERT INTO status_edits (id, status_id, content, source, spoiler_text, sensitive, language, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (edit_id, row["id"], row["content"], row["source"], row["spoiler_text"], row["sensitive"],
+         row["language"], row["edited_at"] or row["created_at"]),
+    )
+
+
+async def list_edits(db: Database, status_id: int) -> list[sqlite3.Row]:
+    return await db.fetchall("SELECT * FROM status_edits WHERE status_id = ? ORDER BY id", (status_id,))
+
+
+async def replace_mentions(tx: aiosqlite.Connection, status_id: int, accts: Iterable[str]) -> None:
+    await tx.execute("DELETE FROM mentions WHERE status_id = ?", (status_id,))
+    await tx.executemany("INSERT OR IGNORE INTO mentions (status_id, acct) VALUES (?, ?)",
+                         [(status_id, a) for a in accts])
+
+
+async def replace_tags(tx: aiosqlite.Connection, status_id: int, names: Iterable[str]) -> None:
+    await tx.execute("DELETE FROM status_tags WHERE status_id = ?", (status_id,))
+    await tx.executemany("INSERT OR IGNORE INTO status_tags (name, status_id) VALUES (?, ?)",
+                         [(n, status_id) for n in names])
+
+
+async def mentions_of(db: Database, status_id: int) -> list[str]:
+    return [r[0] for r in await db.fetchall("SELECT acct FROM mentions WHERE status_id = ? ORDER BY acct",
+                                            (status_id,))]
+
+
+async def tags_of(db: Database, status_id: int) -> list[str]:
+    return [r[0] for r in await db.fetchall("SELECT name FROM status_tags WHERE status_id = ? ORDER BY name",
+                                            (status_id,))]
+
+
+async def delete(tx: aiosqlite.Connection, status_id: int, uri: str, now: str) -> None:
+    await tx.execute("DELETE FROM statuses WHERE id = ?", (status_id,))
+    await tx.execute("INSERT OR REPLACE INTO tombstones (uri, deleted_at) VALUES (?, ?)", (uri, now))
+
+
+async def is_tombstoned(db: Database, uri: str) -> bool:
+    return await db.fetchone("SELECT 1 FROM tombstones WHERE uri = ?", (uri,)) is not None
+
+
+async def list_by_tag(db: Database, name: str, account_id: int, visibilities: Sequence[str], *,
+                      max_id: int | None = None, limit: int = 20) -> list[sqlite3.Row]:
+    marks = ", ".join("?" for _ in visibilities)
+    params: list = [name]
+    bound = ""
+    if max_id is not None:
+        bound = " AND t.status_id < ?"
+        params.append(max_id)
+    params += [account_id, *visibilities, limit]
+    return await db.fetchall(
+        "SELECT s.* FROM status_tags t JOIN statuses s ON s.id = t.status_id"
+        f" WHERE t.name = ?{bound} AND s.account_id = ? AND s.visibility IN ({marks})"
+        " ORDER BY t.status_id DESC LIMIT ?",
+        params,
+    )

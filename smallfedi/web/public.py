@@ -1,0 +1,98 @@
+"""Pages anyone may see: the profile, each post, its history, hashtag pages and the feeds."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from smallfedi.core import reading
+from smallfedi.core.errors import Invalid, NotFound
+from smallfedi.web.auth import load_viewer
+from smallfedi.web.feeds import atom_feed, rss_feed
+from smallfedi.web.render import render
+
+
+def check_username(request: Request) -> None:
+    inst = request.app.state.instance
+    if request.path_params["username"].lower() != inst.owner.username.lower():
+        raise NotFound("There is nobody of that name here.")
+
+
+def id_param(request: Request, name: str) -> int | None:
+    """An id from the query string; a clear 400 for anything that is not one."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit() or len(raw) > 19:
+        raise Invalid(f"{name} must be a post id (digits).")
+    return int(raw)
+
+
+def status_id_param(request: Request) -> int:
+    raw = request.path_params["status_id"]
+    if not raw.isdigit() or len(raw) > 19:
+        raise NotFound("This post does not exist.")
+    return int(raw)
+
+
+async def profile(request: Request) -> Response:
+    check_username(request)
+    inst = request.app.state.instance
+    is_owner = await load_viewer(request)
+    page = await reading.profile_page(inst, is_owner, max_id=id_param(request, "max_id"),
+                                      min_id=id_param(request, "min_id"))
+    return render(request, "profile.html", {
+        "page": page,
+        "post_count": await reading.post_count(inst, is_owner),
+    })
+
+
+async def status(request: Request) -> Response:
+    check_username(request)
+    inst = request.app.state.instance
+    is_owner = await load_viewer(request)
+    post = await reading.visible_status(inst, status_id_param(request), is_owner)
+    return render(request, "status.html", {"status": post})
+
+
+async def status_redirect(request: Request) -> Response:
+    """/users/NAME/statuses/ID is the post's ActivityPub id; a browser gets the page."""
+    check_username(request)
+    return RedirectResponse(request.app.state.instance.status_url(status_id_param(request)), status_code=302)
+
+
+async def actor_redirect(request: Request) -> Response:
+    check_username(request)
+    return RedirectResponse(request.app.state.instance.profile_url(), status_code=302)
+
+
+async def history(request: Request) -> Response:
+    check_username(request)
+    inst = request.app.state.instance
+    is_owner = await load_viewer(request)
+    status_id = status_id_param(request)
+    post = await reading.visible_status(inst, status_id, is_owner)
+    versions = await reading.history(inst, status_id, is_owner)
+    return render(request, "history.html", {"status": post, "versions": list(reversed(versions))})
+
+
+async def tag(request: Request) -> Response:
+    inst = request.app.state.instance
+    is_owner = await load_viewer(request)
+    name = request.path_params["tag"].lower()
+    page = await reading.tag_page(inst, name, is_owner, max_id=id_param(request, "max_id"))
+    return render(request, "tag.html", {"tag": name, "page": page})
+
+
+async def feed_rss(request: Request) -> Response:
+    check_username(request)
+    inst = request.app.state.instance
+    page = await reading.profile_page(inst, False, limit=reading.MAX_PAGE)
+    return rss_feed(inst, page.items)
+
+
+async def feed_atom(request: Request) -> Response:
+    check_username(request)
+    inst = request.app.state.instance
+    page = await reading.profile_page(inst, False, limit=reading.MAX_PAGE)
+    return atom_feed(inst, page.items)

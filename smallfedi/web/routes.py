@@ -1,0 +1,61 @@
+"""The HTML face's route table. Every endpoint's domain errors become a readable page."""
+
+from __future__ import annotations
+
+from functools import wraps
+from pathlib import Path
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from smallfedi.core.errors import DomainError
+from smallfedi.web import owner, public
+from smallfedi.web.render import domain_error_page, error_page
+
+
+def _pages(endpoint):
+    @wraps(endpoint)
+    async def wrapper(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except DomainError as exc:
+            return domain_error_page(request, exc)
+        except HTTPException as exc:  # e.g. a malformed form body from the parser
+            return error_page(request, exc.status_code, exc.detail or "The request could not be read.")
+    return wrapper
+
+
+def _page(path: str, endpoint, methods=("GET",)) -> Route:
+    return Route(path, _pages(endpoint), methods=list(methods))
+
+
+def routes() -> list[BaseRoute]:
+    static = Path(__file__).parent / "static"
+    return [
+        _page("/", owner.home),
+        _page("/login", owner.login_page),
+        _page("/login", owner.login, ["POST"]),
+        _page("/logout", owner.logout, ["POST"]),
+        _page("/compose", owner.compose, ["POST"]),
+        _page("/settings/profile", owner.profile_settings_page),
+        _page("/settings/profile", owner.profile_settings, ["POST"]),
+        _page("/settings/password", owner.password_settings_page),
+        _page("/settings/password", owner.password_settings, ["POST"]),
+        _page("/tags/{tag}", public.tag),
+        # Feeds before the profile: "/@name.rss" would otherwise match "/@{username}".
+        _page("/@{username}.rss", public.feed_rss),
+        _page("/@{username}.atom", public.feed_atom),
+        _page("/@{username}", public.profile),
+        _page("/@{username}/{status_id}", public.status),
+        _page("/@{username}/{status_id}/history", public.history),
+        _page("/@{username}/{status_id}/edit", owner.edit_page),
+        _page("/@{username}/{status_id}/edit", owner.edit, ["POST"]),
+        _page("/@{username}/{status_id}/delete", owner.delete_page),
+        _page("/@{username}/{status_id}/delete", owner.delete, ["POST"]),
+        _page("/users/{username}", public.actor_redirect),
+        _page("/users/{username}/statuses/{status_id}", public.status_redirect),
+        Mount("/static", StaticFiles(directory=static), name="static"),
+    ]
