@@ -10,6 +10,11 @@ class DomainError(Exception):
         self.message = message
 
 
+class BadRequest(DomainError):
+    """The request itself is malformed (a parameter that is not a number…)."""
+    status = 400
+
+
 class Invalid(DomainError):
     """The input breaks a rule (too long, unknown visibility…)."""
     status = 422

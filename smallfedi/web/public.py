@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from smallfedi.core import reading
-from smallfedi.core.errors import Invalid, NotFound
+from smallfedi.core.errors import BadRequest, NotFound
 from smallfedi.web.auth import load_viewer
 from smallfedi.web.feeds import atom_feed, rss_feed
 from smallfedi.web.render import render
@@ -24,7 +24,7 @@ def id_param(request: Request, name: str) -> int | None:
     if raw is None or raw == "":
         return None
     if not raw.isdigit() or len(raw) > 19:
-        raise Invalid(f"{name} must be a post id (digits).")
+        raise BadRequest(f"{name} must be a post id (digits).")
     return int(raw)
 
 
