@@ -1,0 +1,1 @@
+"""ActivityPub face: documents, inbox, delivery."""
