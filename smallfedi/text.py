@@ -48,6 +48,7 @@ MENTION_RE = re.compile(
     r"(?<![\w@/:.])@([A-Za-z0-9_]{1,64})(?:@((?:[A-Za-z0-9-]+\.)*[A-Za-z0-9-]+(?::\d{1,5})?))?(?![\w@])"
 )
 HASHTAG_RE = re.compile(r"(?<![\w/&#])#([^\W_][\w]{0,99}|_[\w]{0,99})(?![\w#])")
+ATX_HEADING_RE = re.compile(r"(?:^|\n)(?P<level>#{1,6})[ \t]+(?P<header>(?:\\.|[^\\])*?)#*(?:\n|$)")
 TRAILING_PUNCTUATION = ".,;:!?)]}'\""
 
 
@@ -151,6 +152,8 @@ def _markdown(state: _RenderState) -> markdown.Markdown:
     # Raw HTML in the source is shown as text, never interpreted.
     md.preprocessors.deregister("html_block")
     md.inlinePatterns.deregister("html")
+    # "#tag" opening a post is a hashtag, not a heading: a heading needs "# " (CommonMark's rule).
+    md.parser.blockprocessors["hashheader"].RE = ATX_HEADING_RE
     md.inlinePatterns.register(_UrlPattern(URL_RE.pattern, md), "bare_url", 115)
     md.inlinePatterns.register(_MentionPattern(MENTION_RE.pattern, md, state), "mention", 114)
     md.inlinePatterns.register(_HashtagPattern(HASHTAG_RE.pattern, md, state), "hashtag", 113)

@@ -1,0 +1,62 @@
+import sqlite3
+
+import pytest
+
+from smallfedi.store.db import Database, migrations, split_statements
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_migrations_apply_to_an_empty_database_once(tmp_path):
+    db = Database(tmp_path / "x.db")
+    await db.open()
+    try:
+        versions = [v for v, _, _ in migrations()]
+        assert versions == sorted(versions) and versions[0] == 1
+        rows = await db.fetchall("SELECT version FROM schema_migrations ORDER BY version")
+        assert [r[0] for r in rows] == versions
+        assert await db.pending_migrations() == []
+        assert await db.migrate() == []  # a second run applies nothing
+        assert await db.fetchval("PRAGMA journal_mode") == "wal"
+        assert await db.fetchval("PRAGMA foreign_keys") == 1
+        tables = {r[0] for r in await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert {"accounts", "owner", "statuses", "status_edits", "mentions", "status_tags", "tombstones"} <= tables
+    finally:
+        await db.close()
+
+
+async def test_a_failed_transaction_leaves_nothing(tmp_path):
+    db = Database(tmp_path / "x.db")
+    await db.open()
+    try:
+        with pytest.raises(RuntimeError):
+            async with db.transaction() as tx:
+                await tx.execute("INSERT INTO tombstones (uri, deleted_at) VALUES ('u', 'now')")
+                raise RuntimeError("boom")
+        assert await db.fetchval("SELECT count(*) FROM tombstones") == 0
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO tombstones (uri, deleted_at) VALUES ('u', 'now')")
+        assert await db.fetchval("SELECT count(*) FROM tombstones") == 1
+    finally:
+        await db.close()
+
+
+async def test_committed_writes_are_on_disk(tmp_path):
+    path = tmp_path / "x.db"
+    db = Database(path)
+    await db.open()
+    async with db.transaction() as tx:
+        await tx.execute("INSERT INTO tombstones (uri, deleted_at) VALUES ('durable', 'now')")
+    # Another connection (another process after a crash would be the same) sees it at once.
+    other = sqlite3.connect(path)
+    assert other.execute("SELECT count(*) FROM tombstones").fetchone()[0] == 1
+    other.close()
+    await db.close()
+
+
+def test_statement_splitting_keeps_semicolons_in_strings():
+    sql = "-- a comment; with a semicolon\nCREATE TABLE t (x TEXT DEFAULT ';');\nINSERT INTO t VALUES ('a;b');\n"
+    assert split_statements(sql) == ["-- a comment; with a semicolon\nCREATE TABLE t (x TEXT DEFAULT ';');",
+                                     "INSERT INTO t VALUES ('a;b');"]
+    with pytest.raises(ValueError):
+        split_statements("CREATE TABLE t (x")
