@@ -9,6 +9,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route, request_response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from smallfedi.config import Config
@@ -80,20 +81,62 @@ async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
     await response(scope, receive, send)
 
 
-def create_app(config: Config) -> Starlette:
-    """One instance: its database, object graph and the three faces (as they arrive)."""
+AP_TYPES = ("application/activity+json", "application/ld+json")
+
+
+def wants_activitypub(request: Request) -> bool:
+    accept = request.headers.get("accept", "").lower()
+    return any(t in accept for t in AP_TYPES)
+
+
+def negotiate(ap_endpoint, html_endpoint):
+    """One URL, two faces: ActivityPub clients get JSON-LD, browsers get the page."""
+    async def endpoint(request: Request) -> Response:
+        if wants_activitypub(request):
+            response = await ap_endpoint(request)
+        else:
+            response = await html_endpoint(request)
+        response.headers["Vary"] = "Accept"
+        return response
+    return endpoint
+
+
+def build_routes() -> list:
+    from smallfedi.federation import discovery
+    from smallfedi.federation import routes as ap_routes
     from smallfedi.web import routes as web_routes
+
+    html = web_routes.routes()
+    ap_for_path = ap_routes.negotiated()
+    for route in html:
+        if isinstance(route, Route) and route.path in ap_for_path and "GET" in (route.methods or ()):
+            route.endpoint = negotiate(ap_for_path[route.path], route.endpoint)
+            route.app = request_response(route.endpoint)
+    return [*discovery.routes(), *ap_routes.routes(), *html]
+
+
+def create_app(config: Config, transport=None, deliver: bool = True) -> Starlette:
+    """One instance: its database, object graph and the faces over one core.
+
+    `transport` replaces the network for outgoing requests (tests route several instances
+    through one); `deliver=False` leaves the queue unsent (tests of what is queued).
+    """
+    from smallfedi.federation.runtime import FederationRuntime
     from smallfedi.web.render import error_page
 
     instance = Instance(config)
+    federation = FederationRuntime(instance, transport)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         await instance.open()
+        app.state.federation = await federation.start(deliver=deliver)
+        app.state.delivery = federation.worker
         log.info("serving %s as @%s@%s", config.url, instance.owner.username, config.domain)
         try:
             yield
         finally:
+            await federation.stop()
             await instance.close()
 
     async def http_error(request: Request, exc: HTTPException) -> Response:
@@ -105,7 +148,7 @@ def create_app(config: Config) -> Starlette:
         return PlainTextResponse("Something went wrong on our side; it has been logged.", status_code=500)
 
     app = Starlette(
-        routes=web_routes.routes(),
+        routes=build_routes(),
         lifespan=lifespan,
         exception_handlers={HTTPException: http_error, 500: server_error},
     )

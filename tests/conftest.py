@@ -159,3 +159,85 @@ def server(tmp_path):
     srv = Server(tmp_path / "instance").init().start()
     yield srv
     srv.stop()
+
+
+class HostRouter(httpx.AsyncBaseTransport):
+    """Outgoing requests of in-process instances, routed to the app that owns the host:port."""
+
+    def __init__(self) -> None:
+        self.apps: dict[str, httpx.ASGITransport] = {}
+        self.requests: list[httpx.Request] = []
+        self.down: set[str] = set()  # hosts that answer 503, to test retries
+
+    def add(self, netloc: str, app) -> None:
+        self.apps[netloc] = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        netloc = request.url.netloc.decode()
+        if netloc in self.down:
+            return httpx.Response(503, text="down for the test")
+        target = self.apps.get(netloc)
+        if target is None:
+            raise httpx.ConnectError(f"no test host {netloc}", request=request)
+        return await target.handle_async_request(request)
+
+
+class Network:
+    """Several smallfedi instances in one process, federating through a HostRouter."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.router = HostRouter()
+        self.clients: dict[str, httpx.AsyncClient] = {}
+        self._stack = None
+
+    async def __aenter__(self) -> "Network":
+        from contextlib import AsyncExitStack
+
+        self._stack = AsyncExitStack()
+        await self._stack.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self._stack.__aexit__(*exc)
+
+    async def add(self, name: str, port: int, username: str = USERNAME, deliver: bool = True) -> httpx.AsyncClient:
+        """Start instance `name` (created on first use; reopened from its folder afterwards)."""
+        url = f"http://127.0.0.1:{port}"
+        folder = self.folder / name
+        path = folder / "smallfedi.toml"
+        if not path.exists():
+            folder.mkdir(parents=True)
+            path.write_text(render_config(url, "data", port=port).replace(
+                "allow_private_addresses = false", "allow_private_addresses = true"), encoding="utf-8")
+            await initialise(load_config(path), username, PASSWORD)
+        config = load_config(path)
+        app = create_app(config, transport=self.router, deliver=deliver)
+        await self._stack.enter_async_context(app.router.lifespan_context(app))
+        self.router.add(config.domain, app)
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("127.0.0.1", 12345)),
+                                   base_url=url)
+        await self._stack.enter_async_context(client)
+        client.app = app
+        client.handle = f"{username}@{config.domain}"
+        client.delivering = deliver
+        self.clients[name] = client
+        return client
+
+    async def settle(self, timeout: float = 10.0) -> None:
+        """Wait until every instance's delivery queue is empty (each send is awaited in-process)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            pending = 0
+            for client in self.clients.values():
+                if not client.delivering:
+                    continue  # its queue is meant to stay full
+                inst = client.app.state.instance
+                pending += await inst.db.fetchval("SELECT count(*) FROM deliveries WHERE next_attempt_at <= ?",
+                                                  (time.time() + 1,))
+            if pending == 0:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{pending} deliveries still pending")
+            await asyncio.sleep(0.01)

@@ -11,6 +11,7 @@ import logging
 from smallfedi.config import Config
 from smallfedi.core.errors import DomainError
 from smallfedi.core.models import Account
+from smallfedi.core.ports import Federation
 from smallfedi.core.throttle import Throttle
 from smallfedi.ids import IdGenerator
 from smallfedi.store import accounts as accounts_store
@@ -32,6 +33,8 @@ class Instance:
         self.login_throttle = Throttle(limit=5, window_seconds=15 * 60)
         self._owner: Account | None = None
         self.secret_key = ""
+        # The federation face's implementation of core.ports.Federation, set by the app.
+        self.federation: Federation = None  # type: ignore[assignment]
 
     async def open(self) -> None:
         if not self.config.db_path.exists():
@@ -55,6 +58,11 @@ class Instance:
         row = await accounts_store.get_owner_account(self.db)
         assert row is not None
         self._owner = Account.from_row(row)
+        return self._owner
+
+    async def refresh_owner_in(self, tx) -> Account:
+        """Reload the owner inside a write transaction (before its rendering is queued)."""
+        self._owner = Account.from_row(await accounts_store.get_owner_account_in(tx))
         return self._owner
 
     @property

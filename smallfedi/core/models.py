@@ -39,6 +39,7 @@ class Account:
     public_key_pem: str | None
     created_at: str
     updated_at: str
+    followers_url: str | None = None
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> "Account":
@@ -51,6 +52,7 @@ class Account:
             discoverable=bool(row["discoverable"]), avatar_url=row["avatar_url"], header_url=row["header_url"],
             inbox_url=row["inbox_url"], shared_inbox_url=row["shared_inbox_url"], key_id=row["key_id"],
             public_key_pem=row["public_key_pem"], created_at=row["created_at"], updated_at=row["updated_at"],
+            followers_url=row["followers_url"] if "followers_url" in row.keys() else None,
         )
 
     @property
@@ -112,3 +114,60 @@ class Page:
     items: list = field(default_factory=list)
     next_max_id: int | None = None  # older items: ask with max_id=this
     prev_min_id: int | None = None  # newer items: ask with min_id=this
+
+
+@dataclass(frozen=True)
+class ActorInfo:
+    """What federation learned about a remote actor, already checked and sanitised."""
+    uri: str
+    username: str
+    domain: str
+    inbox_url: str
+    public_key_pem: str | None = None
+    key_id: str | None = None
+    url: str | None = None
+    display_name: str = ""
+    note: str = ""  # sanitised HTML
+    fields: tuple[tuple[str, str], ...] = ()  # (name, sanitised HTML value)
+    locked: bool = False
+    bot: bool = False
+    discoverable: bool = False
+    avatar_url: str | None = None
+    header_url: str | None = None
+    shared_inbox_url: str | None = None
+    outbox_url: str | None = None
+    followers_url: str | None = None
+    following_url: str | None = None
+    featured_url: str | None = None
+    actor_type: str = "Person"
+    also_known_as: tuple[str, ...] = ()
+    moved_to_uri: str | None = None
+    published: str | None = None
+
+
+@dataclass(frozen=True)
+class NoteInfo:
+    """A remote post as federation parsed it: plain values, HTML already sanitised."""
+    uri: str
+    author_uri: str
+    content: str
+    published: str  # stored time format
+    visibility: str
+    url: str | None = None
+    spoiler_text: str = ""
+    sensitive: bool = False
+    language: str | None = None
+    updated: str | None = None
+    in_reply_to_uri: str | None = None
+    mentions: tuple[str, ...] = ()  # actor uris
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Notification:
+    id: int
+    type: str
+    account: Account
+    status: Status | None
+    created_at: str
+    emoji: str | None = None

@@ -6,16 +6,20 @@ federation delivers, the queue rows) commit together before the caller gets an a
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 
-from smallfedi.core.errors import Forbidden, Invalid, NotFound
+from smallfedi.core.errors import DomainError, Forbidden, Invalid, NotFound
 from smallfedi.core.instance import Instance
-from smallfedi.core.models import VISIBILITIES, Status
+from smallfedi.core.models import VISIBILITIES, Account, Status
 from smallfedi.core.reading import load_status
+from smallfedi.store import accounts as accounts_store
 from smallfedi.store import statuses as statuses_store
 from smallfedi.store.db import utcnow
 from smallfedi.text import count_characters, render_markdown
+
+log = logging.getLogger("smallfedi.posting")
 
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}$")
 # Mastodon and the apps call followers-only "private"; accept the web form's word too.
@@ -29,6 +33,7 @@ class Draft:
     visibility: str = "public"
     language: str | None = None
     sensitive: bool = False
+    in_reply_to_id: int | None = None
 
 
 def _validate(inst: Instance, draft: Draft) -> Draft:
@@ -48,28 +53,46 @@ def _validate(inst: Instance, draft: Draft) -> Draft:
         raise Invalid("language must be an ISO 639 code such as en or de")
     # A content warning hides the text, so the post counts as sensitive (as in Mastodon).
     return Draft(text=text, spoiler_text=spoiler, visibility=visibility, language=language,
-                 sensitive=draft.sensitive or bool(spoiler))
+                 sensitive=draft.sensitive or bool(spoiler), in_reply_to_id=draft.in_reply_to_id)
 
 
-def _render(inst: Instance, text: str):
+async def _resolve_mentions(inst: Instance, text: str) -> dict[str, Account]:
+    """Look up every @user@host in the text (WebFinger through federation); unknown ones stay text."""
+    found = render_markdown(text, base_url=inst.base_url, own_domain=inst.config.domain).mentions
+    resolved: dict[str, Account] = {}
+    for acct in found:
+        if "@" not in acct:
+            continue
+        try:
+            resolved[acct] = await inst.federation.resolve_account(acct)
+        except DomainError as exc:
+            log.info("mention @%s not resolved: %s", acct, exc.message)
+    return resolved
+
+
+def _render(inst: Instance, text: str, mentioned: dict[str, Account]):
     owner = inst.owner
 
     def resolve(user: str, host: str | None) -> str | None:
-        # Only the owner is known before federation resolves remote handles.
-        if host is None and user.lower() == owner.username.lower():
-            return inst.profile_url()
-        return None
+        if host is None:
+            return inst.profile_url() if user.lower() == owner.username.lower() else None
+        account = mentioned.get(f"{user}@{host}")
+        return (account.url or account.uri) if account else None
 
     return render_markdown(text, base_url=inst.base_url, own_domain=inst.config.domain, resolve=resolve)
 
 
-def _remote_mentions(rendered) -> list[str]:
-    return [m for m in rendered.mentions if "@" in m]
-
-
 async def publish(inst: Instance, draft: Draft) -> Status:
     draft = _validate(inst, draft)
-    rendered = _render(inst, draft.text)
+    parent = await load_status(inst, draft.in_reply_to_id) if draft.in_reply_to_id else None
+    mentioned = await _resolve_mentions(inst, draft.text)
+    rendered = _render(inst, draft.text, mentioned)
+    recipients = list({a.id: a for a in mentioned.values()}.values())
+    if parent is not None and parent.account_id != inst.owner.id:
+        # The author of the post replied to hears of it, mentioned or not (as Mastodon does).
+        parent_author = Account.from_row(await accounts_store.get(inst.db, parent.account_id))
+        if all(a.id != parent_author.id for a in recipients):
+            recipients.append(parent_author)
     status_id = inst.ids.next()
     now = utcnow()
     async with inst.db.transaction() as tx:
@@ -78,9 +101,13 @@ async def publish(inst: Instance, draft: Draft) -> Status:
             "account_id": inst.owner.id, "local": 1, "content": rendered.html, "source": draft.text,
             "spoiler_text": draft.spoiler_text, "visibility": draft.visibility, "sensitive": int(draft.sensitive),
             "language": draft.language, "created_at": now,
+            "in_reply_to_id": parent.id if parent else None, "in_reply_to_uri": parent.uri if parent else None,
+            "in_reply_to_account_id": parent.account_id if parent else None,
         })
-        await statuses_store.replace_mentions(tx, status_id, _remote_mentions(rendered))
+        await statuses_store.replace_mentions(tx, status_id, [(a.acct(inst.config.domain), a.id) for a in recipients])
         await statuses_store.replace_tags(tx, status_id, rendered.tags)
+        status = Status.from_row(await statuses_store.get_in(tx, status_id))
+        await inst.federation.publish_status(tx, status, recipients)
     return await load_status(inst, status_id)
 
 
@@ -101,7 +128,10 @@ async def edit(inst: Instance, status_id: int, draft: Draft) -> Status:
     row = await _own_status(inst, status_id)
     draft = _validate(inst, Draft(draft.text, draft.spoiler_text, row["visibility"], draft.language,
                                   draft.sensitive))
-    rendered = _render(inst, draft.text)
+    mentioned = await _resolve_mentions(inst, draft.text)
+    rendered = _render(inst, draft.text, mentioned)
+    recipients = await _previous_recipients(inst, status_id)
+    recipients += [a for a in mentioned.values() if all(a.id != r.id for r in recipients)]
     now = utcnow()
     async with inst.db.transaction() as tx:
         if row["edited_at"] is None:
@@ -110,16 +140,31 @@ async def edit(inst: Instance, status_id: int, draft: Draft) -> Status:
         await statuses_store.update_content(
             tx, status_id, content=rendered.html, source=draft.text, spoiler_text=draft.spoiler_text,
             sensitive=draft.sensitive, language=draft.language, edited_at=now)
-        await statuses_store.insert_edit(tx, inst.ids.next(), await statuses_store.get_in(tx, status_id))
-        await statuses_store.replace_mentions(tx, status_id, _remote_mentions(rendered))
+        updated = await statuses_store.get_in(tx, status_id)
+        await statuses_store.insert_edit(tx, inst.ids.next(), updated)
+        await statuses_store.replace_mentions(tx, status_id, [(a.acct(inst.config.domain), a.id) for a in recipients])
         await statuses_store.replace_tags(tx, status_id, rendered.tags)
+        await inst.federation.publish_edit(tx, Status.from_row(updated), recipients)
     return await load_status(inst, status_id)
+
+
+async def _previous_recipients(inst: Instance, status_id: int) -> list[Account]:
+    """Everyone mentioned before: they got the post, so they get its edits and its deletion."""
+    ids = await statuses_store.mentioned_account_ids(inst.db, status_id)
+    return [Account.from_row(r) for r in await accounts_store.get_many(inst.db, ids)]
 
 
 async def delete(inst: Instance, status_id: int) -> Status:
     """Delete one of the owner's posts; its address then answers 410 Gone. Returns what it was."""
     status = await load_status(inst, status_id)
     await _own_status(inst, status_id)
+    recipients = await _previous_recipients(inst, status_id)
     async with inst.db.transaction() as tx:
         await statuses_store.delete(tx, status_id, status.uri, utcnow())
+        if status.reblog_of_id is None:
+            await inst.federation.publish_delete(tx, status, recipients)
+        else:
+            original = await load_status(inst, status.reblog_of_id)
+            author = Account.from_row(await accounts_store.get(inst.db, original.account_id))
+            await inst.federation.publish_undo_announce(tx, status, original, author)
     return status

@@ -62,7 +62,9 @@ async def update_profile(inst: Instance, update: ProfileUpdate) -> Account:
         await accounts_store.update_profile(tx, inst.owner.id, display_name=display_name, note=note,
                                             note_source=bio, fields_json=fields_json, locked=update.locked,
                                             now=utcnow())
-    return await inst.refresh_owner()
+        await inst.refresh_owner_in(tx)
+        await inst.federation.publish_profile(tx)  # followers' copies of the profile stay current
+    return inst.owner
 
 
 async def change_password(inst: Instance, current: str, new: str, confirm: str | None = None) -> None:

@@ -43,6 +43,7 @@ async def initialise(config: Config, username: str, password: str) -> None:
                 public_key_pem=public_pem, private_key_pem=private_pem,
                 password_hash=secrets.hash_password(password), secret_key=secrets.new_token(), now=utcnow(),
             )
+            await accounts_store.set_collection_urls(tx, actor)
     except BaseException:
         await db.close()
         for suffix in ("", "-wal", "-shm"):

@@ -18,7 +18,7 @@ async def insert_owner(tx: aiosqlite.Connection, *, account_id: int, username: s
         "INSERT INTO accounts (id, local, username, domain, uri, url, display_name, inbox_url,"
         " shared_inbox_url, key_id, public_key_pem, created_at, updated_at)"
         " VALUES (?, 1, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (account_id, username, uri, url, username, inbox_url, shared_inbox_url, key_id, public_key_pem, now, now),
+        (account_id, username, uri, url, "", inbox_url, shared_inbox_url, key_id, public_key_pem, now, now),
     )
     await tx.execute(
         "INSERT INTO owner (id, account_id, password_hash, private_key_pem, secret_key, password_changed_at)"
@@ -27,12 +27,23 @@ async def insert_owner(tx: aiosqlite.Connection, *, account_id: int, username: s
     )
 
 
+async def set_collection_urls(tx: aiosqlite.Connection, actor: str) -> None:
+    await tx.execute(
+        "UPDATE accounts SET outbox_url = ?, followers_url = ?, following_url = ?, featured_url = ? WHERE uri = ?",
+        (f"{actor}/outbox", f"{actor}/followers", f"{actor}/following", f"{actor}/collections/featured", actor))
+
+
 async def owner_exists(db: Database) -> bool:
     return await db.fetchval("SELECT count(*) FROM owner") == 1
 
 
 async def get_owner_account(db: Database) -> sqlite3.Row | None:
     return await db.fetchone(OWNER_SQL)
+
+
+async def get_owner_account_in(tx: aiosqlite.Connection) -> sqlite3.Row | None:
+    async with tx.execute(OWNER_SQL) as cur:
+        return await cur.fetchone()
 
 
 async def get_owner_secrets(db: Database) -> sqlite3.Row | None:
@@ -51,3 +62,63 @@ async def update_profile(tx: aiosqlite.Connection, account_id: int, *, display_n
         " updated_at = ? WHERE id = ?",
         (display_name, note, note_source, fields_json, int(locked), now, account_id),
     )
+
+
+# Remote actors
+
+REMOTE_COLUMNS = (
+    "username", "domain", "uri", "url", "display_name", "note", "fields_json", "locked", "bot", "discoverable",
+    "avatar_url", "header_url", "inbox_url", "shared_inbox_url", "outbox_url", "followers_url",
+    "following_url", "featured_url", "public_key_pem", "key_id", "actor_type", "also_known_as_json",
+    "moved_to_uri", "created_at", "fetched_at",
+)
+
+
+async def upsert_remote(tx: aiosqlite.Connection, new_id: int, values: dict, now: str) -> int:
+    """Insert or refresh a remote actor by its uri; returns its id."""
+    columns = [c for c in REMOTE_COLUMNS if c in values]
+    assignments = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "created_at")
+    # Column names come from the fixed tuple above, never from input.
+    async with tx.execute(
+        f"INSERT INTO accounts (id, local, {', '.join(columns)}, updated_at)"
+        f" VALUES (?, 0, {', '.join('?' for _ in columns)}, ?)"
+        f" ON CONFLICT (uri) DO UPDATE SET {assignments}, updated_at = excluded.updated_at"
+        " RETURNING id",
+        (new_id, *(values[c] for c in columns), now),
+    ) as cur:
+        row = await cur.fetchone()
+    return row[0]
+
+
+async def get(db: Database, account_id: int) -> sqlite3.Row | None:
+    return await db.fetchone("SELECT * FROM accounts WHERE id = ?", (account_id,))
+
+
+async def get_by_uri(db: Database, uri: str) -> sqlite3.Row | None:
+    return await db.fetchone("SELECT * FROM accounts WHERE uri = ?", (uri,))
+
+
+async def get_by_key_id(db: Database, key_id: str) -> sqlite3.Row | None:
+    return await db.fetchone("SELECT * FROM accounts WHERE key_id = ?", (key_id,))
+
+
+async def get_by_handle(db: Database, username: str, domain: str) -> sqlite3.Row | None:
+    return await db.fetchone(
+        "SELECT * FROM accounts WHERE lower(username) = lower(?) AND domain = ?", (username, domain.lower()))
+
+
+async def set_blocks_owner(tx: aiosqlite.Connection, account_id: int, blocks: bool) -> None:
+    await tx.execute("UPDATE accounts SET blocks_owner = ? WHERE id = ?", (int(blocks), account_id))
+
+
+async def delete_remote(tx: aiosqlite.Connection, account_id: int) -> None:
+    """Forget a remote actor and, by cascade, their posts, follows, likes and notifications."""
+    await tx.execute("DELETE FROM accounts WHERE id = ? AND local = 0", (account_id,))
+
+
+async def get_many(db: Database, account_ids) -> list[sqlite3.Row]:
+    ids = list(set(account_ids))
+    if not ids:
+        return []
+    marks = ", ".join("?" for _ in ids)
+    return await db.fetchall(f"SELECT * FROM accounts WHERE id IN ({marks})", ids)

@@ -69,6 +69,7 @@ class Database:
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
+        self._after_commit: list = []
 
     async def open(self) -> None:
         self._writer = await self._connect()
@@ -124,10 +125,19 @@ class Database:
             try:
                 yield self._writer
             except BaseException:
+                self._after_commit.clear()
                 await self._writer.execute("ROLLBACK")
                 raise
             else:
                 await self._writer.execute("COMMIT")
+                callbacks, self._after_commit = self._after_commit, []
+                for callback in callbacks:
+                    callback()
+
+    def after_commit(self, callback) -> None:
+        """Run `callback()` once the current transaction has committed (e.g. wake the delivery
+        worker only when its rows are visible); dropped on rollback."""
+        self._after_commit.append(callback)
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
         assert self._reader is not None, "database is not open"

@@ -103,10 +103,18 @@ async def list_edits(db: Database, status_id: int) -> list[sqlite3.Row]:
     return await db.fetchall("SELECT * FROM status_edits WHERE status_id = ? ORDER BY id", (status_id,))
 
 
-async def replace_mentions(tx: aiosqlite.Connection, status_id: int, accts: Iterable[str]) -> None:
+async def replace_mentions(tx: aiosqlite.Connection, status_id: int,
+                           mentions: Iterable[tuple[str, int | None]]) -> None:
+    """(acct, account_id) pairs; account_id is None for a handle not resolved."""
     await tx.execute("DELETE FROM mentions WHERE status_id = ?", (status_id,))
-    await tx.executemany("INSERT OR IGNORE INTO mentions (status_id, acct) VALUES (?, ?)",
-                         [(status_id, a) for a in accts])
+    await tx.executemany("INSERT OR IGNORE INTO mentions (status_id, acct, account_id) VALUES (?, ?, ?)",
+                         [(status_id, acct, account_id) for acct, account_id in mentions])
+
+
+async def mentioned_account_ids(db: Database, status_id: int) -> list[int]:
+    rows = await db.fetchall("SELECT account_id FROM mentions WHERE status_id = ? AND account_id IS NOT NULL",
+                             (status_id,))
+    return [r[0] for r in rows]
 
 
 async def replace_tags(tx: aiosqlite.Connection, status_id: int, names: Iterable[str]) -> None:
@@ -149,3 +157,44 @@ async def list_by_tag(db: Database, name: str, account_id: int, visibilities: Se
         " ORDER BY t.status_id DESC LIMIT ?",
         params,
     )
+
+
+async def list_home(db: Database, owner_id: int, *, max_id: int | None = None, min_id: int | None = None,
+                    limit: int = 20) -> list[sqlite3.Row]:
+    """The owner's posts and boosts, and those of the accounts the owner follows, newest first."""
+    params: list = []
+    bounds = ""
+    if max_id is not None:
+        bounds += " AND s.id < ?"
+        params.append(max_id)
+    if min_id is not None:
+        bounds += " AND s.id > ?"
+        params.append(min_id)
+    order = "ASC" if (min_id is not None and max_id is None) else "DESC"
+    rows = await db.fetchall(
+        "SELECT s.* FROM statuses s WHERE (s.account_id = ? OR s.account_id IN"
+        " (SELECT target_id FROM follows WHERE follower_id = ? AND accepted = 1))"
+        f"{bounds} ORDER BY s.id {order} LIMIT ?",
+        [owner_id, owner_id, *params, limit],
+    )
+    return rows if order == "DESC" else rows[::-1]
+
+
+async def replies_to(db: Database, status_ids: Sequence[int], limit: int) -> list[sqlite3.Row]:
+    marks = ", ".join("?" for _ in status_ids)
+    return await db.fetchall(
+        f"SELECT * FROM statuses WHERE in_reply_to_id IN ({marks}) ORDER BY id LIMIT ?", (*status_ids, limit))
+
+
+async def get_many(db: Database, status_ids: Sequence[int]) -> list[sqlite3.Row]:
+    if not status_ids:
+        return []
+    marks = ", ".join("?" for _ in status_ids)
+    return await db.fetchall(f"SELECT * FROM statuses WHERE id IN ({marks})", tuple(status_ids))
+
+
+async def attach_orphan_replies(tx: aiosqlite.Connection, parent_id: int, parent_uri: str, parent_account: int) -> None:
+    """Replies that arrived before their parent point at it once it is stored."""
+    await tx.execute(
+        "UPDATE statuses SET in_reply_to_id = ?, in_reply_to_account_id = ? WHERE in_reply_to_uri = ?"
+        " AND in_reply_to_id IS NULL", (parent_id, parent_account, parent_uri))

@@ -11,12 +11,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from smallfedi.core import auth as core_auth
-from smallfedi.core import posting, profile as core_profile, reading
+from smallfedi.core import posting, profile as core_profile, reading, timelines
 from smallfedi.core.errors import DomainError, Unauthorized
 from smallfedi.web.auth import (
     SESSION_COOKIE, check_csrf, clear_session_cookie, load_viewer, owner_only, set_session_cookie,
 )
-from smallfedi.web.public import check_username, id_param, status_id_param
+from smallfedi.web.public import check_username, id_param, status_id_param, with_views
 from smallfedi.web.render import render
 
 MAX_FIELDS = 60  # form fields per request; our largest form has about fifteen
@@ -94,19 +94,20 @@ async def home(request: Request) -> Response:
 async def _home_page(request: Request, draft: dict | None = None, error: str | None = None,
                      status_code: int = 200) -> Response:
     inst = request.app.state.instance
-    page = await reading.profile_page(inst, True, max_id=id_param(request, "max_id"),
-                                      min_id=id_param(request, "min_id"))
+    page = await timelines.home(inst, max_id=id_param(request, "max_id"), min_id=id_param(request, "min_id"))
     return render(request, "home.html", {"page": page, "draft": draft or {}, "error": error},
                   status_code=status_code)
 
 
 def _draft_from(form) -> posting.Draft:
+    reply_to = text_field(form, "in_reply_to_id")
     return posting.Draft(
         text=text_field(form, "text"),
         spoiler_text=text_field(form, "spoiler_text"),
         visibility=text_field(form, "visibility", "public"),
         language=text_field(form, "language") or None,
         sensitive=checkbox(form, "sensitive"),
+        in_reply_to_id=int(reply_to) if reply_to.isdigit() and len(reply_to) < 20 else None,
     )
 
 
@@ -151,8 +152,10 @@ async def edit(request: Request) -> Response:
 @owner_only
 async def delete_page(request: Request) -> Response:
     check_username(request)
-    status = await reading.visible_status(request.app.state.instance, status_id_param(request), True)
-    return render(request, "delete.html", {"status": status})
+    inst = request.app.state.instance
+    status = await reading.visible_status(inst, status_id_param(request), True)
+    view = (await timelines.hydrate(inst, [status]))[0]
+    return render(request, "delete.html", {"status": status, "view": view})
 
 
 @owner_only

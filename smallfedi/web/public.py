@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from smallfedi.core import reading
+from smallfedi.core import reading, timelines
 from smallfedi.core.errors import BadRequest, NotFound
 from smallfedi.web.auth import load_viewer
 from smallfedi.web.feeds import atom_feed, rss_feed
@@ -42,17 +42,34 @@ async def profile(request: Request) -> Response:
     page = await reading.profile_page(inst, is_owner, max_id=id_param(request, "max_id"),
                                       min_id=id_param(request, "min_id"))
     return render(request, "profile.html", {
-        "page": page,
+        "page": await with_views(inst, page),
         "post_count": await reading.post_count(inst, is_owner),
     })
 
 
+async def with_views(inst, page):
+    """A page of statuses as views (author, boosts, the owner's likes) for the card template."""
+    return type(page)(items=await timelines.hydrate(inst, page.items), next_max_id=page.next_max_id,
+                      prev_min_id=page.prev_min_id)
+
+
+async def render_thread(request: Request, status_id: int, is_owner: bool) -> Response:
+    """A post with the thread around it, and for the owner a reply form."""
+    inst = request.app.state.instance
+    await reading.visible_status(inst, status_id, is_owner)
+    ancestors, view, descendants = await timelines.thread(inst, status_id, is_owner)
+    author = view.shown_author
+    mention = f"@{author.acct(inst.config.domain)} " if not author.local else ""
+    return render(request, "status.html", {"view": view, "ancestors": ancestors, "descendants": descendants,
+                                           "reply_draft": {"text": mention,
+                                                           "visibility": view.shown.visibility,
+                                                           "spoiler_text": view.shown.spoiler_text}})
+
+
 async def status(request: Request) -> Response:
     check_username(request)
-    inst = request.app.state.instance
     is_owner = await load_viewer(request)
-    post = await reading.visible_status(inst, status_id_param(request), is_owner)
-    return render(request, "status.html", {"status": post})
+    return await render_thread(request, status_id_param(request), is_owner)
 
 
 async def status_redirect(request: Request) -> Response:
@@ -81,7 +98,7 @@ async def tag(request: Request) -> Response:
     is_owner = await load_viewer(request)
     name = request.path_params["tag"].lower()
     page = await reading.tag_page(inst, name, is_owner, max_id=id_param(request, "max_id"))
-    return render(request, "tag.html", {"tag": name, "page": page})
+    return render(request, "tag.html", {"tag": name, "page": await with_views(inst, page)})
 
 
 async def feed_rss(request: Request) -> Response:

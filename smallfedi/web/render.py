@@ -37,6 +37,15 @@ def _when(value: str | None) -> str:
     return when.strftime("%d %b %Y, %H:%M UTC")
 
 
+def account_href(account) -> str:
+    """Where a person's name links: the owner's public profile, or our page of a remote account."""
+    return account.url if account.local else f"/accounts/{account.id}"
+
+
+def status_href(status) -> str:
+    return status.url if status.local else f"/statuses/{status.id}"
+
+
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
@@ -46,7 +55,8 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["when"] = _when
-    env.globals.update(version=__version__, languages=LANGUAGES, visibility_labels=VISIBILITY_LABELS)
+    env.globals.update(version=__version__, languages=LANGUAGES, visibility_labels=VISIBILITY_LABELS,
+                       account_href=account_href, status_href=status_href)
     return env
 
 

@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from smallfedi.core.errors import DomainError
-from smallfedi.web import owner, public
+from smallfedi.web import owner, public, social
 from smallfedi.web.render import domain_error_page, error_page
 
 
@@ -44,6 +44,16 @@ def routes() -> list[BaseRoute]:
         _page("/settings/profile", owner.profile_settings, ["POST"]),
         _page("/settings/password", owner.password_settings_page),
         _page("/settings/password", owner.password_settings, ["POST"]),
+        _page("/notifications", social.notifications),
+        _page("/follow", social.follow_page),
+        _page("/follow", social.follow, ["POST"]),
+        _page("/followers", social.followers_page),
+        _page("/following", social.following_page),
+        _page("/accounts/{account_id}", social.account_page),
+        _page("/accounts/{account_id}/{action}", social.account_action, ["POST"]),
+        _page("/statuses/{status_id}", social.status_page),
+        _page("/statuses/{status_id}/history", social.status_history),
+        _page("/statuses/{status_id}/{action}", social.status_action, ["POST"]),
         _page("/tags/{tag}", public.tag),
         # Feeds before the profile: "/@name.rss" would otherwise match "/@{username}".
         _page("/@{username}.rss", public.feed_rss),

@@ -1,0 +1,157 @@
+"""The delivery worker: takes due rows from the queue, signs and POSTs them, retries with backoff.
+
+Rows live in SQLite, so a restart (or a kill -9) resumes where it stopped. A row is deleted
+only after the receiving server answered; a crash in between sends it twice, which inboxes
+absorb because they deduplicate by activity id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+
+import httpx
+
+from smallfedi.core.instance import Instance
+from smallfedi.store import follows as follows_store
+from smallfedi.store import queue as queue_store
+
+log = logging.getLogger("smallfedi.delivery")
+
+CONCURRENCY = 8            # parallel POSTs; a Pi's uplink and CPU are the limit, not the queue
+BATCH = 64                 # rows read per pass
+FIRST_RETRY = 30.0         # seconds; doubles each attempt
+MAX_RETRY = 12 * 3600.0
+GIVE_UP_AFTER = 7 * 86400  # about a week of trying, as Mastodon does
+PAUSE_AFTER_FAILURES = 5   # a host failing this many times in a row rests…
+PAUSE_SECONDS = 15 * 60    # …this long before we try it again
+IDLE_POLL = 60.0           # wake at least this often even without a signal
+
+
+def backoff(attempts: int) -> float:
+    return min(FIRST_RETRY * (2 ** attempts), MAX_RETRY)
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value.strip())
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+class DeliveryWorker:
+    def __init__(self, inst: Instance, client: httpx.AsyncClient, auth: httpx.Auth,
+                 concurrency: int = CONCURRENCY) -> None:
+        self.inst = inst
+        self.client = client
+        self.auth = auth
+        self._wake = asyncio.Event()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._task: asyncio.Task | None = None
+        self._in_flight: set[int] = set()
+        self.sent = 0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="smallfedi-delivery")
+
+    async def stop(self) -> None:
+        """Stop taking new rows; sends in flight are abandoned and stay queued."""
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    async def _run(self) -> None:
+        async with asyncio.TaskGroup() as group:
+            while True:
+                try:
+                    await self._pass(group)
+                except Exception:  # noqa: BLE001 - the worker must outlive any one bad row
+                    log.exception("delivery pass failed")
+                    await asyncio.sleep(5)
+
+    async def _pass(self, group: asyncio.TaskGroup) -> None:
+        rows = [r for r in await queue_store.due(self.inst.db, time.time(), BATCH) if r["id"] not in self._in_flight]
+        for row in rows:
+            await self._slots.acquire()
+            self._in_flight.add(row["id"])
+            group.create_task(self._send(row))
+        if rows:
+            return
+        next_at = await queue_store.next_due_at(self.inst.db)
+        timeout = IDLE_POLL if next_at is None else max(0.05, min(IDLE_POLL, next_at - time.time()))
+        self._wake.clear()
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout)
+        except TimeoutError:
+            pass
+        if self._in_flight:
+            await asyncio.sleep(0.01)  # let sends finish before re-reading their rows
+
+    async def _send(self, row) -> None:
+        try:
+            await self._deliver(row)
+        except Exception:  # noqa: BLE001
+            log.exception("delivery %s to %s failed unexpectedly", row["id"], row["inbox_url"])
+        finally:
+            self._in_flight.discard(row["id"])
+            self._slots.release()
+
+    async def _deliver(self, row) -> None:
+        body = row["activity_json"].encode("utf-8")
+        try:
+            response = await self.client.post(
+                row["inbox_url"], content=body, auth=self.auth,
+                headers={"Content-Type": "application/activity+json", "Accept": "application/activity+json"})
+        except httpx.HTTPError as exc:
+            await self._failed(row, f"{type(exc).__name__}: {exc}", None)
+            return
+        status = response.status_code
+        if 200 <= status < 300:
+            async with self.inst.db.transaction() as tx:
+                await queue_store.done(tx, row["id"])
+                await queue_store.host_ok(tx, row["host"])
+            self.sent += 1
+            return
+        if status == 410:
+            # The inbox is gone for good: stop sending there, and drop a follower who lived there.
+            async with self.inst.db.transaction() as tx:
+                await queue_store.done(tx, row["id"])
+                dropped = await follows_store.delete_by_inbox(tx, self.inst.owner.id, row["inbox_url"])
+            log.info("inbox %s is gone (410); dropped %d follower(s)", row["inbox_url"], dropped)
+            return
+        if 400 <= status < 500 and status not in (401, 408, 425, 429):
+            # A permanent refusal: trying again would get the same answer.
+            # (401 is retried: the receiver may not have fetched our key yet.)
+            async with self.inst.db.transaction() as tx:
+                await queue_store.done(tx, row["id"])
+            log.warning("%s refused delivery %s with %d; giving up", row["inbox_url"], row["id"], status)
+            return
+        await self._failed(row, f"HTTP {status}", retry_after_seconds(response.headers.get("retry-after")))
+
+    async def _failed(self, row, error: str, retry_after: float | None) -> None:
+        created = datetime.fromisoformat(row["created_at"].replace("Z", "+00:00"))
+        age = (datetime.now(timezone.utc) - created).total_seconds()
+        now = time.time()
+        async with self.inst.db.transaction() as tx:
+            await queue_store.host_failed(tx, row["host"], PAUSE_AFTER_FAILURES, now + PAUSE_SECONDS)
+            if age > GIVE_UP_AFTER:
+                await queue_store.done(tx, row["id"])
+                log.warning("giving up on %s after a week: %s", row["inbox_url"], error)
+                return
+            delay = max(backoff(row["attempts"]), min(retry_after or 0, MAX_RETRY))
+            await queue_store.retry_later(tx, row["id"], now + delay, error)
+        log.info("delivery to %s failed (%s); next try in %.0f s", row["inbox_url"], error, delay)

@@ -1,0 +1,189 @@
+"""Incoming ActivityStreams documents to the core's plain values, checked and sanitised.
+
+Remote JSON is untrusted and shapes vary (a value, an object, a list of either); every
+accessor here tolerates that and a `ParseError` says what was wrong, never a KeyError.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime, timezone
+from urllib.parse import urlsplit
+
+from smallfedi.core.models import ActorInfo, NoteInfo
+from smallfedi.store.db import format_time
+from smallfedi.text import sanitize_html
+
+PUBLIC_IDS = {"https://www.w3.org/ns/activitystreams#Public", "as:Public", "Public"}
+ACTOR_TYPES = {"Person", "Service", "Application", "Group", "Organization"}
+NOTE_TYPES = {"Note", "Article", "Question", "Page"}
+MAX_TEXT = 100_000  # characters of content we keep from one post
+
+
+class ParseError(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def as_list(value) -> list:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def id_of(value) -> str | None:
+    """The id of a reference that may be a string or an embedded object."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and isinstance(value.get("id"), str):
+        return value["id"]
+    return None
+
+
+def first_url(value) -> str | None:
+    for item in as_list(value):
+        if isinstance(item, str) and item.startswith(("http://", "https://")):
+            return item
+        if isinstance(item, dict):
+            href = item.get("href") or item.get("url")
+            if isinstance(href, str) and href.startswith(("http://", "https://")):
+                return href
+            nested = first_url(href) if isinstance(href, (list, dict)) else None
+            if nested:
+                return nested
+    return None
+
+
+def types_of(doc: dict) -> set[str]:
+    return {t for t in as_list(doc.get("type")) if isinstance(t, str)}
+
+
+def text(value, limit: int = 5000) -> str:
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def parse_time(value) -> str | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return format_time(when)
+
+
+def origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def same_origin(a: str, b: str) -> bool:
+    return origin(a) == origin(b)
+
+
+def _public_key(doc: dict, actor_id: str) -> tuple[str | None, str | None]:
+    for key in as_list(doc.get("publicKey")):
+        if isinstance(key, dict) and isinstance(key.get("publicKeyPem"), str):
+            owner = key.get("owner", actor_id)
+            if owner == actor_id and isinstance(key.get("id"), str):
+                return key["id"], key["publicKeyPem"]
+    return None, None
+
+
+def actor_info(doc: dict) -> ActorInfo:
+    actor_id = doc.get("id")
+    if not isinstance(actor_id, str) or not actor_id.startswith(("http://", "https://")):
+        raise ParseError("actor has no valid id")
+    if not types_of(doc) & ACTOR_TYPES:
+        raise ParseError("document is not an actor")
+    username = doc.get("preferredUsername")
+    if not isinstance(username, str) or not username or len(username) > 200:
+        raise ParseError("actor has no preferredUsername")
+    inbox = doc.get("inbox")
+    if not isinstance(inbox, str) or not same_origin(inbox, actor_id):
+        raise ParseError("actor has no inbox on its own server")
+    endpoints = doc.get("endpoints") if isinstance(doc.get("endpoints"), dict) else {}
+    shared = endpoints.get("sharedInbox")
+    shared = shared if isinstance(shared, str) and same_origin(shared, actor_id) else None
+    key_id, key_pem = _public_key(doc, actor_id)
+    fields = tuple(
+        (html.unescape(text(a.get("name"), 255)), sanitize_html(text(a.get("value"), 2000)))
+        for a in as_list(doc.get("attachment"))[:16]
+        if isinstance(a, dict) and a.get("type") == "PropertyValue"
+    )
+
+    def same_origin_url(key: str) -> str | None:
+        value = doc.get(key)
+        return value if isinstance(value, str) and same_origin(value, actor_id) else None
+
+    return ActorInfo(
+        uri=actor_id, username=username, domain=urlsplit(actor_id).netloc.lower(), inbox_url=inbox,
+        shared_inbox_url=shared, public_key_pem=key_pem, key_id=key_id, url=first_url(doc.get("url")) or actor_id,
+        display_name=html.unescape(text(doc.get("name"), 200)), note=sanitize_html(text(doc.get("summary"), 10_000)),
+        fields=fields, locked=doc.get("manuallyApprovesFollowers") is True, bot=bool(types_of(doc) - {"Person"}),
+        discoverable=doc.get("discoverable") is True, avatar_url=first_url(doc.get("icon")),
+        header_url=first_url(doc.get("image")), outbox_url=same_origin_url("outbox"),
+        followers_url=same_origin_url("followers"), following_url=same_origin_url("following"),
+        featured_url=same_origin_url("featured"), actor_type=sorted(types_of(doc) & ACTOR_TYPES)[0],
+        also_known_as=tuple(u for u in as_list(doc.get("alsoKnownAs"))[:20] if isinstance(u, str)),
+        moved_to_uri=doc.get("movedTo") if isinstance(doc.get("movedTo"), str) else None,
+        published=parse_time(doc.get("published")),
+    )
+
+
+def visibility_of(doc: dict, followers_url: str | None) -> str:
+    to = {id_of(x) for x in as_list(doc.get("to"))}
+    cc = {id_of(x) for x in as_list(doc.get("cc"))}
+    if to & PUBLIC_IDS:
+        return "public"
+    if cc & PUBLIC_IDS:
+        return "unlisted"
+    if followers_url and followers_url in (to | cc):
+        return "private"
+    return "direct"
+
+
+def note_info(doc: dict, followers_url: str | None = None) -> NoteInfo:
+    note_id = doc.get("id")
+    if not isinstance(note_id, str) or not note_id.startswith(("http://", "https://")):
+        raise ParseError("object has no valid id")
+    if not types_of(doc) & NOTE_TYPES:
+        raise ParseError(f"object type {doc.get('type')!r} is not a post")
+    authors = [id_of(a) for a in as_list(doc.get("attributedTo"))]
+    author = next((a for a in authors if a), None)
+    if author is None:
+        raise ParseError("post has no attributedTo")
+    if not same_origin(note_id, author):
+        raise ParseError("post id and author are on different servers")
+    content = doc.get("content")
+    if not isinstance(content, str):
+        content_map = doc.get("contentMap")
+        content = next((v for v in content_map.values() if isinstance(v, str)), "") \
+            if isinstance(content_map, dict) else ""
+    language = None
+    if isinstance(doc.get("contentMap"), dict) and doc["contentMap"]:
+        candidate = next(iter(doc["contentMap"]))
+        language = candidate.split("-")[0].lower() if isinstance(candidate, str) and len(candidate) <= 10 else None
+    body = sanitize_html(content[:MAX_TEXT])
+    if "Article" in types_of(doc) or "Page" in types_of(doc):
+        # Mastodon shows an article as its title and a link, not the whole text.
+        title = html.escape(text(doc.get("name"), 500))
+        link = html.escape(first_url(doc.get("url")) or note_id)
+        body = sanitize_html(f'<p><strong>{title}</strong></p><p><a href="{link}">{link}</a></p>') if title else body
+    published = parse_time(doc.get("published")) or format_time(datetime.now(timezone.utc))
+    mentions = tuple(t["href"] for t in as_list(doc.get("tag"))[:100]
+                     if isinstance(t, dict) and t.get("type") == "Mention" and isinstance(t.get("href"), str))
+    tags = tuple(dict.fromkeys(
+        t["name"].lstrip("#").lower()[:100] for t in as_list(doc.get("tag"))[:100]
+        if isinstance(t, dict) and t.get("type") == "Hashtag" and isinstance(t.get("name"), str)
+        and t["name"].lstrip("#")))
+    return NoteInfo(
+        uri=note_id, author_uri=author, content=body, published=published,
+        visibility=visibility_of(doc, followers_url), url=first_url(doc.get("url")),
+        spoiler_text=html.unescape(text(doc.get("summary"), 1000)) if isinstance(doc.get("summary"), str) else "",
+        sensitive=doc.get("sensitive") is True, language=language, updated=parse_time(doc.get("updated")),
+        in_reply_to_uri=id_of(doc.get("inReplyTo")), mentions=mentions, tags=tags,
+    )

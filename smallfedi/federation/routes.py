@@ -1,0 +1,180 @@
+"""The federation face's documents: the actor, posts, activities, collections and the inbox.
+
+Paths the HTML face also serves (/users/NAME, /@NAME, posts) are negotiated in app.py by the
+Accept header; these endpoints answer only ActivityPub clients.
+"""
+
+from __future__ import annotations
+
+import json
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from smallfedi.core import following, reading
+from smallfedi.core.errors import DomainError, Gone, NotFound
+from smallfedi.federation import documents as docs
+from smallfedi.federation.inbox import inbox
+from smallfedi.store import queue as queue_store
+from smallfedi.store import statuses as statuses_store
+
+AP_MEDIA_TYPE = "application/activity+json"
+
+
+class ActivityJSONResponse(JSONResponse):
+    media_type = AP_MEDIA_TYPE
+
+    def render(self, content) -> bytes:
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _errors(endpoint):
+    async def wrapper(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except DomainError as exc:
+            return JSONResponse({"error": exc.message}, status_code=exc.status)
+    wrapper.__name__ = endpoint.__name__
+    return wrapper
+
+
+def _check_user(request: Request) -> None:
+    if request.path_params["username"].lower() != request.app.state.instance.owner.username.lower():
+        raise NotFound("no such actor")
+
+
+def _page_param(request: Request) -> int | None:
+    raw = request.query_params.get("max_id") or ""
+    return int(raw) if raw.isdigit() and len(raw) < 20 else None
+
+
+async def actor(request: Request) -> Response:
+    _check_user(request)
+    inst = request.app.state.instance
+    followers, following_count = await following.counts(inst)
+    return ActivityJSONResponse(docs.person(inst, followers, following_count))
+
+
+async def note(request: Request) -> Response:
+    _check_user(request)
+    inst = request.app.state.instance
+    raw = request.path_params["status_id"]
+    if not raw.isdigit() or len(raw) > 19:
+        raise NotFound("no such post")
+    try:
+        status = await reading.visible_status(inst, int(raw), False)
+    except Gone:
+        return ActivityJSONResponse({"@context": docs.CONTEXT, "id": inst.status_uri(int(raw)),
+                                     "type": "Tombstone"}, status_code=410)
+    if status.reblog_of_id is not None:
+        raise NotFound("no such post")
+    mentioned = await _mentioned(inst, status.id)
+    return ActivityJSONResponse(docs.with_context(docs.status_to_note(inst, status, mentioned)))
+
+
+async def _mentioned(inst, status_id: int):
+    from smallfedi.core.models import Account
+    from smallfedi.store import accounts as accounts_store
+
+    ids = await statuses_store.mentioned_account_ids(inst.db, status_id)
+    return [Account.from_row(r) for r in await accounts_store.get_many(inst.db, ids)]
+
+
+async def note_activity(request: Request) -> Response:
+    """The Create of a post, at the id we sent it with."""
+    _check_user(request)
+    inst = request.app.state.instance
+    raw = request.path_params["status_id"]
+    if not raw.isdigit() or len(raw) > 19:
+        raise NotFound("no such activity")
+    status = await reading.visible_status(inst, int(raw), False)
+    if status.reblog_of_id is not None:
+        original = await reading.load_status(inst, status.reblog_of_id)
+        from smallfedi.core.models import Account
+        from smallfedi.store import accounts as accounts_store
+
+        author = Account.from_row(await accounts_store.get(inst.db, original.account_id))
+        return ActivityJSONResponse(docs.announce(inst, status, original, author))
+    return ActivityJSONResponse(docs.create(inst, status, await _mentioned(inst, status.id)))
+
+
+async def stored_activity(request: Request) -> Response:
+    """Follows, likes and other activities the owner sent, by their id."""
+    inst = request.app.state.instance
+    row = await queue_store.get_activity_by_uri(inst.db, f"{inst.base_url}/activities/{request.path_params['key']}")
+    if row is None or row["type"] not in ("Follow", "Like", "Accept", "Reject", "Undo"):
+        raise NotFound("no such activity")
+    return ActivityJSONResponse(json.loads(row["json"]))
+
+
+async def outbox(request: Request) -> Response:
+    _check_user(request)
+    inst = request.app.state.instance
+    uri = f"{inst.actor_uri()}/outbox"
+    if "page" not in request.query_params:
+        total = await reading.post_count(inst, False)
+        return ActivityJSONResponse(docs.ordered_collection(uri, total, f"{uri}?page=true"))
+    page = await reading.profile_page(inst, False, max_id=_page_param(request))
+    items = []
+    for status in page.items:
+        if status.reblog_of_id is None:
+            items.append({k: v for k, v in docs.create(inst, status, []).items() if k != "@context"})
+    next_uri = f"{uri}?page=true&max_id={page.next_max_id}" if page.next_max_id else None
+    return ActivityJSONResponse(docs.collection_page(request.url._url, uri, items, next_uri, None))
+
+
+async def _account_collection(request: Request, kind: str) -> Response:
+    _check_user(request)
+    inst = request.app.state.instance
+    uri = f"{inst.actor_uri()}/{kind}"
+    followers, following_count = await following.counts(inst)
+    total = followers if kind == "followers" else following_count
+    if "page" not in request.query_params:
+        return ActivityJSONResponse(docs.ordered_collection(uri, total, f"{uri}?page=1"))
+    lister = following.list_followers if kind == "followers" else following.list_following
+    rows = await lister(inst, max_id=_page_param(request), limit=docs.COLLECTION_PAGE_SIZE)
+    next_uri = (f"{uri}?page=1&max_id={rows[-1][0]}" if len(rows) == docs.COLLECTION_PAGE_SIZE else None)
+    return ActivityJSONResponse(docs.collection_page(request.url._url, uri, [a.uri for _, a in rows], next_uri, None))
+
+
+async def followers(request: Request) -> Response:
+    return await _account_collection(request, "followers")
+
+
+async def following_collection(request: Request) -> Response:
+    return await _account_collection(request, "following")
+
+
+async def featured(request: Request) -> Response:
+    _check_user(request)
+    inst = request.app.state.instance
+    uri = f"{inst.actor_uri()}/collections/featured"
+    return ActivityJSONResponse({"@context": docs.CONTEXT, "id": uri, "type": "OrderedCollection",
+                                 "totalItems": 0, "orderedItems": []})
+
+
+# Endpoints whose path the HTML face shares; app.py negotiates between the two.
+NEGOTIATED = {
+    "/users/{username}": actor,
+    "/@{username}": actor,
+    "/users/{username}/statuses/{status_id}": note,
+    "/@{username}/{status_id}": note,
+}
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/users/{username}/inbox", inbox, methods=["POST"]),
+        Route("/inbox", inbox, methods=["POST"]),
+        Route("/users/{username}/outbox", _errors(outbox)),
+        Route("/users/{username}/followers", _errors(followers)),
+        Route("/users/{username}/following", _errors(following_collection)),
+        Route("/users/{username}/collections/featured", _errors(featured)),
+        Route("/users/{username}/statuses/{status_id}/activity", _errors(note_activity)),
+        Route("/activities/{key}", _errors(stored_activity)),
+    ]
+
+
+def negotiated() -> dict:
+    return {path: _errors(endpoint) for path, endpoint in NEGOTIATED.items()}

@@ -1,0 +1,89 @@
+"""Likes (favourites), boosts (statuses with reblog_of_id) and notifications."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import aiosqlite
+
+from smallfedi.store.db import Database
+
+
+async def add_favourite(tx: aiosqlite.Connection, fav_id: int, account_id: int, status_id: int, uri: str | None,
+                        now: str) -> bool:
+    cur = await tx.execute(
+        "INSERT OR IGNORE INTO favourites (id, account_id, status_id, uri, created_at) VALUES (?, ?, ?, ?, ?)",
+        (fav_id, account_id, status_id, uri, now))
+    return cur.rowcount > 0
+
+
+async def remove_favourite(tx: aiosqlite.Connection, account_id: int, status_id: int) -> sqlite3.Row | None:
+    async with tx.execute("DELETE FROM favourites WHERE account_id = ? AND status_id = ? RETURNING *",
+                          (account_id, status_id)) as cur:
+        return await cur.fetchone()
+
+
+async def favourite_by_uri(db: Database, uri: str) -> sqlite3.Row | None:
+    return await db.fetchone("SELECT * FROM favourites WHERE uri = ?", (uri,))
+
+
+async def favourited(db: Database, account_id: int, status_ids: list[int]) -> set[int]:
+    if not status_ids:
+        return set()
+    marks = ", ".join("?" for _ in status_ids)
+    rows = await db.fetchall(f"SELECT status_id FROM favourites WHERE account_id = ? AND status_id IN ({marks})",
+                             (account_id, *status_ids))
+    return {r[0] for r in rows}
+
+
+async def reblogged(db: Database, account_id: int, status_ids: list[int]) -> set[int]:
+    if not status_ids:
+        return set()
+    marks = ", ".join("?" for _ in status_ids)
+    rows = await db.fetchall(
+        f"SELECT reblog_of_id FROM statuses WHERE account_id = ? AND reblog_of_id IN ({marks})",
+        (account_id, *status_ids))
+    return {r[0] for r in rows}
+
+
+async def counts(db: Database, status_ids: list[int]) -> dict[int, tuple[int, int, int]]:
+    """(replies, reblogs, favourites) for each status id."""
+    if not status_ids:
+        return {}
+    marks = ", ".join("?" for _ in status_ids)
+    rows = await db.fetchall(
+        f"SELECT s.id,"
+        f" (SELECT count(*) FROM statuses r WHERE r.in_reply_to_id = s.id),"
+        f" (SELECT count(*) FROM statuses b WHERE b.reblog_of_id = s.id),"
+        f" (SELECT count(*) FROM favourites f WHERE f.status_id = s.id)"
+        f" FROM statuses s WHERE s.id IN ({marks})", status_ids)
+    return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+
+async def find_reblog(db: Database, account_id: int, status_id: int) -> sqlite3.Row | None:
+    return await db.fetchone("SELECT * FROM statuses WHERE account_id = ? AND reblog_of_id = ?",
+                             (account_id, status_id))
+
+
+async def add_notification(tx: aiosqlite.Connection, notification_id: int, type_: str, account_id: int,
+                           status_id: int | None, now: str, emoji: str | None = None) -> None:
+    await tx.execute(
+        "INSERT INTO notifications (id, type, account_id, status_id, emoji, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        (notification_id, type_, account_id, status_id, emoji, now))
+
+
+async def remove_notifications(tx: aiosqlite.Connection, type_: str, account_id: int,
+                               status_id: int | None = None) -> None:
+    await tx.execute(
+        "DELETE FROM notifications WHERE type = ? AND account_id = ? AND status_id IS ?",
+        (type_, account_id, status_id))
+
+
+async def list_notifications(db: Database, *, max_id: int | None = None, limit: int = 20) -> list[sqlite3.Row]:
+    params: list = []
+    bound = ""
+    if max_id is not None:
+        bound = "WHERE id < ?"
+        params.append(max_id)
+    params.append(limit)
+    return await db.fetchall(f"SELECT * FROM notifications {bound} ORDER BY id DESC LIMIT ?", params)
