@@ -30,6 +30,10 @@ class Limits:
 @dataclass(frozen=True)
 class Federation:
     allow_private_addresses: bool = False
+    # Authorized fetch: posts and collections only for signed GETs (the actor's key stays open).
+    require_signed_fetch: bool = False
+    # Show only the counts of followers and followed accounts, not who they are.
+    hide_network: bool = False
 
 
 @dataclass(frozen=True)
@@ -124,10 +128,12 @@ def parse_config(data: dict, base_dir: Path, path: Path | None = None) -> Config
     forwarded = _get(server, "forwarded_allow_ips", str, "127.0.0.1,::1", "server.forwarded_allow_ips")
 
     fed = _get(data, "federation", dict, {}, "federation")
-    for key in sorted(set(fed) - {"allow_private_addresses"}):
+    for key in sorted(set(fed) - {"allow_private_addresses", "require_signed_fetch", "hide_network"}):
         raise ConfigError(f"federation.{key}: unknown setting")
     federation = Federation(
         allow_private_addresses=_get(fed, "allow_private_addresses", bool, False, "federation.allow_private_addresses"),
+        require_signed_fetch=_get(fed, "require_signed_fetch", bool, False, "federation.require_signed_fetch"),
+        hide_network=_get(fed, "hide_network", bool, False, "federation.hide_network"),
     )
 
     lim = _get(data, "limits", dict, {}, "limits")

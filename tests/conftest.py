@@ -202,7 +202,8 @@ class Network:
     async def __aexit__(self, *exc) -> None:
         await self._stack.__aexit__(*exc)
 
-    async def add(self, name: str, port: int, username: str = USERNAME, deliver: bool = True) -> httpx.AsyncClient:
+    async def add(self, name: str, port: int, username: str = USERNAME, deliver: bool = True,
+                  federation: str = "") -> httpx.AsyncClient:
         """Start instance `name` (created on first use; reopened from its folder afterwards)."""
         url = f"http://127.0.0.1:{port}"
         folder = self.folder / name
@@ -210,7 +211,7 @@ class Network:
         if not path.exists():
             folder.mkdir(parents=True)
             path.write_text(render_config(url, "data", port=port).replace(
-                "allow_private_addresses = false", "allow_private_addresses = true"), encoding="utf-8")
+                "allow_private_addresses = false", "allow_private_addresses = true\n" + federation), encoding="utf-8")
             await initialise(load_config(path), username, PASSWORD)
         config = load_config(path)
         app = create_app(config, transport=self.router, deliver=deliver)

@@ -62,7 +62,7 @@ async def inbox(request: Request) -> Response:
     try:
         activity = _parse_body(request, body)
         try:
-            signer = await _verify(request, service, body)
+            signer = await verify_signed_request(request, service, body)
         except Rejected:
             if _is_self_delete(activity):
                 return _answer(202)  # a deleted actor's key is gone too; nothing of theirs to verify
@@ -112,7 +112,8 @@ def _parse_body(request: Request, body: bytes) -> dict:
     return activity
 
 
-async def _verify(request: Request, service: FederationService, body: bytes) -> Account:
+async def verify_signed_request(request: Request, service: FederationService, body: bytes) -> Account:
+    """The account whose key signed this request (cavage or RFC 9421); Rejected(401) otherwise."""
     config = service.inst.config
     try:
         parsed = signatures.parse_request_signature(

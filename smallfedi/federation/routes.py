@@ -15,7 +15,7 @@ from starlette.routing import Route
 from smallfedi.core import following, reading
 from smallfedi.core.errors import DomainError, Gone, NotFound
 from smallfedi.federation import documents as docs
-from smallfedi.federation.inbox import inbox
+from smallfedi.federation.inbox import Rejected, inbox, verify_signed_request
 from smallfedi.store import queue as queue_store
 from smallfedi.store import statuses as statuses_store
 
@@ -30,13 +30,38 @@ class ActivityJSONResponse(JSONResponse):
 
 
 def _errors(endpoint):
+    """Domain errors as JSON; with authorized fetch on, only signed GETs get through."""
     async def wrapper(request: Request) -> Response:
         try:
+            if request.app.state.instance.config.federation.require_signed_fetch:
+                request.state.signer = await _signer(request)
             return await endpoint(request)
         except DomainError as exc:
             return JSONResponse({"error": exc.message}, status_code=exc.status)
     wrapper.__name__ = endpoint.__name__
     return wrapper
+
+
+async def _signer(request: Request):
+    """The verified signer of this GET, or None when unsigned. A bad signature is refused."""
+    if "signature" not in request.headers and "signature-input" not in request.headers:
+        if request.url.path.rstrip("/") in _open_paths(request):
+            return None
+        raise SignatureRequired("this server requires signed fetches (authorized fetch)")
+    try:
+        return await verify_signed_request(request, request.app.state.federation, b"")
+    except Rejected as exc:
+        raise SignatureRequired(exc.message) from None
+
+
+def _open_paths(request: Request) -> set[str]:
+    """The owner's actor stays readable unsigned, so others can fetch the key they verify us with."""
+    inst = request.app.state.instance
+    return {inst.actor_uri().split(inst.base_url, 1)[1], f"/@{inst.owner.username}"}
+
+
+class SignatureRequired(DomainError):
+    status = 401
 
 
 def _check_user(request: Request) -> None:
@@ -131,8 +156,11 @@ async def _account_collection(request: Request, kind: str) -> Response:
     followers, following_count = await following.counts(inst)
     total = followers if kind == "followers" else following_count
     if "page" not in request.query_params:
-        return ActivityJSONResponse(docs.ordered_collection(uri, total, f"{uri}?page=1"))
+        first = None if inst.config.federation.hide_network else f"{uri}?page=1"
+        return ActivityJSONResponse(docs.ordered_collection(uri, total, first))
     lister = following.list_followers if kind == "followers" else following.list_following
+    if inst.config.federation.hide_network:
+        return ActivityJSONResponse(docs.ordered_collection(uri, total, None))
     rows = await lister(inst, max_id=_page_param(request), limit=docs.COLLECTION_PAGE_SIZE)
     next_uri = (f"{uri}?page=1&max_id={rows[-1][0]}" if len(rows) == docs.COLLECTION_PAGE_SIZE else None)
     return ActivityJSONResponse(docs.collection_page(request.url._url, uri, [a.uri for _, a in rows], next_uri, None))
