@@ -139,15 +139,17 @@ class Database:
         worker only when its rows are visible); dropped on rollback."""
         self._after_commit.append(callback)
 
+    # Reads run statement, fetch and close as one call on the reader's thread. A statement
+    # left open across an await would hold its read snapshot while other coroutines read
+    # through the same connection, and they would miss writes committed meanwhile.
+
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
-        assert self._reader is not None, "database is not open"
-        async with self._reader.execute(sql, tuple(params)) as cur:
-            return await cur.fetchone()
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         assert self._reader is not None, "database is not open"
-        async with self._reader.execute(sql, tuple(params)) as cur:
-            return list(await cur.fetchall())
+        return list(await self._reader.execute_fetchall(sql, tuple(params)))
 
     async def fetchval(self, sql: str, params: Iterable[Any] = ()) -> Any:
         row = await self.fetchone(sql, params)

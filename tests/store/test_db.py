@@ -60,3 +60,28 @@ def test_statement_splitting_keeps_semicolons_in_strings():
                                      "INSERT INTO t VALUES ('a;b');"]
     with pytest.raises(ValueError):
         split_statements("CREATE TABLE t (x")
+
+
+async def test_a_write_is_visible_to_the_next_read_under_concurrent_reads(tmp_path):
+    """Reads share one connection; none may keep an old snapshot open across an await."""
+    import asyncio
+
+    db = Database(tmp_path / "x.db")
+    await db.open()
+    try:
+        async with db.transaction() as tx:
+            await tx.executemany("INSERT INTO tombstones (uri, deleted_at) VALUES (?, 'x')",
+                                 [(f"filler{i}",) for i in range(2000)])
+
+        async def busy_reader():
+            for _ in range(50):
+                await db.fetchall("SELECT * FROM tombstones")
+
+        async def write_then_read(n):
+            async with db.transaction() as tx:
+                await tx.execute("INSERT INTO tombstones (uri, deleted_at) VALUES (?, 'x')", (f"new{n}",))
+            assert await db.fetchone("SELECT uri FROM tombstones WHERE uri = ?", (f"new{n}",)) is not None
+
+        await asyncio.gather(*(busy_reader() for _ in range(4)), *(write_then_read(n) for n in range(300)))
+    finally:
+        await db.close()
