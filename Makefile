@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 # A development instance under var/dev (ignored by git): created once, reused afterwards.
 run: $(STAMP)
 	@if [ ! -f $(DEV)/smallfedi.toml ]; then \
-		$(BIN)/smallfedi init --config $(DEV)/smallfedi.toml --url $(DEV_URL) --username admin; \
+		$(BIN)/smallfedi init --config $(DEV)/smallfedi.toml --url $(DEV_URL) --username admin < /dev/null; \
 	else \
 		echo "reusing the instance in $(DEV) (sign in as admin; forgot the password? $(BIN)/smallfedi passwd --config $(DEV)/smallfedi.toml)"; \
 	fi

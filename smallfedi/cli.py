@@ -56,6 +56,8 @@ def cmd_init(args: argparse.Namespace) -> int:
     config_path = Path(args.config)
     if config_path.exists():
         config = load_config(config_path)
+        if args.data_dir:
+            raise CommandError(f"--data-dir: {config_path} exists and already sets data_dir = {config.data_dir}")
         if args.url and normalise_url(args.url) != config.url:
             raise CommandError(f"{config_path} already sets url = {config.url!r}, not {args.url!r}")
         wrote_config = False
@@ -154,6 +156,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     _require_instance(config)
     dest = Path(args.dest)
+    if dest.resolve().is_relative_to(config.data_dir.resolve()):
+        raise CommandError(f"{dest} is inside the data folder; back up to another folder (another disk is best)")
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise CommandError(f"{dest} exists and is not an empty folder; choose a new one")
     summary = asyncio.run(backup(config, dest))

@@ -6,6 +6,7 @@ one clear line instead of a traceback.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -126,6 +127,12 @@ def parse_config(data: dict, base_dir: Path, path: Path | None = None) -> Config
     host = _get(server, "host", str, "127.0.0.1", "server.host")
     port = _positive(_get(server, "port", int, 8080, "server.port"), "server.port", 1, 65535)
     forwarded = _get(server, "forwarded_allow_ips", str, "127.0.0.1,::1", "server.forwarded_allow_ips")
+    for entry in (e.strip() for e in forwarded.split(",")):
+        try:
+            if entry != "*":
+                ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ConfigError(f"server.forwarded_allow_ips: {entry!r} is not an IP address or network") from None
 
     fed = _get(data, "federation", dict, {}, "federation")
     for key in sorted(set(fed) - {"allow_private_addresses", "require_signed_fetch", "hide_network"}):

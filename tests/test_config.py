@@ -40,3 +40,10 @@ def test_errors_name_the_setting(data, setting):
     with pytest.raises(ConfigError) as info:
         parse(data)
     assert str(info.value).startswith(setting + ":")
+
+
+def test_forwarded_allow_ips_entries_are_checked():
+    ok = parse({"url": "https://x.example", "data_dir": "d", "server": {"forwarded_allow_ips": "127.0.0.1, ::1, 10.0.0.0/8"}})
+    assert "10.0.0.0/8" in ok.forwarded_allow_ips
+    with pytest.raises(ConfigError, match="server.forwarded_allow_ips: '127.0.0.l'"):
+        parse({"url": "https://x.example", "data_dir": "d", "server": {"forwarded_allow_ips": "127.0.0.l"}})
