@@ -97,3 +97,27 @@ async def counts(inst: Instance) -> tuple[int, int]:
     """(followers, following)"""
     return (await follows_store.count(inst.db, target_id=inst.owner.id),
             await follows_store.count(inst.db, follower_id=inst.owner.id))
+
+
+async def block(inst: Instance, account_id: int) -> None:
+    """Block: follows end both ways, their posts and notifications are hidden, they are told."""
+    account = await _account(inst, account_id)
+    if account.local:
+        raise Invalid("You can't block yourself.")
+    block_uri = f"{inst.actor_uri()}#blocks/{account.id}"
+    async with inst.db.transaction() as tx:
+        await accounts_store.set_blocked(tx, account.id, True)
+        theirs = await follows_store.get_in(tx, account.id, inst.owner.id)
+        mine = await follows_store.get_in(tx, inst.owner.id, account.id)
+        await follows_store.delete(tx, account.id, inst.owner.id)
+        await follows_store.delete(tx, inst.owner.id, account.id)
+        if mine is not None:
+            await inst.federation.publish_undo_follow(tx, mine["uri"], account)
+        await inst.federation.publish_block(tx, block_uri, account)
+
+
+async def unblock(inst: Instance, account_id: int) -> None:
+    account = await _account(inst, account_id)
+    async with inst.db.transaction() as tx:
+        await accounts_store.set_blocked(tx, account.id, False)
+        await inst.federation.publish_undo_block(tx, f"{inst.actor_uri()}#blocks/{account.id}", account)

@@ -40,6 +40,7 @@ class Account:
     created_at: str
     updated_at: str
     followers_url: str | None = None
+    blocked: bool = False  # by the owner
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> "Account":
@@ -53,6 +54,7 @@ class Account:
             inbox_url=row["inbox_url"], shared_inbox_url=row["shared_inbox_url"], key_id=row["key_id"],
             public_key_pem=row["public_key_pem"], created_at=row["created_at"], updated_at=row["updated_at"],
             followers_url=row["followers_url"] if "followers_url" in row.keys() else None,
+            blocked=bool(row["blocked"]) if "blocked" in row.keys() else False,
         )
 
     @property

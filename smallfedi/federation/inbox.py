@@ -77,6 +77,8 @@ async def inbox(request: Request) -> Response:
             raise Rejected(400, "activity id missing or not on the actor's server")
         if await queue_store.seen(inst.db, activity_id):
             return _answer(202)
+        if signer.blocked:
+            return _answer(202)  # accepted and dropped, so a blocked server does not retry
         await dispatch(inst, service, signer, activity)
         async with inst.db.transaction() as tx:
             await queue_store.mark_seen(tx, activity_id, utcnow())
@@ -101,8 +103,10 @@ def _parse_body(request: Request, body: bytes) -> dict:
         raise Rejected(413, "activity too large")
     try:
         activity = json.loads(body)
-    except (ValueError, RecursionError):
+    except ValueError:
         raise Rejected(400, "the body is not JSON") from None
+    except RecursionError:  # valid JSON the parser gave up on: say why
+        raise Rejected(400, "the JSON is nested too deeply") from None
     if not isinstance(activity, dict):
         raise Rejected(400, "the body is not a JSON object")
     if not json_depth_ok(activity):

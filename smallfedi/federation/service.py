@@ -164,7 +164,9 @@ class FederationService:
         inboxes = []
         if status.visibility != "direct":
             inboxes += await follows_store.follower_inboxes_in(tx, self.inst.owner.id)
-        inboxes += [a.inbox_url for a in mentioned if not a.local]
+        # The shared inbox when there is one (Mastodon's preferred_inbox_url): a mentioned account's
+        # server that also hosts followers then gets the activity once, not once per inbox.
+        inboxes += [a.shared_inbox_url or a.inbox_url for a in mentioned if not a.local]
         return inboxes
 
     async def publish_status(self, tx, status: Status, mentioned: list[Account]) -> None:
@@ -208,7 +210,7 @@ class FederationService:
     async def publish_announce(self, tx, boost: Status, original: Status, author: Account) -> None:
         inboxes = await follows_store.follower_inboxes_in(tx, self.inst.owner.id)
         if not author.local:
-            inboxes.append(author.inbox_url)
+            inboxes.append(author.shared_inbox_url or author.inbox_url)  # one delivery per server
         await self._queue(tx, docs.announce(self.inst, boost, original, author), inboxes)
 
     async def publish_undo_announce(self, tx, boost: Status, original: Status, author: Account) -> None:
@@ -217,8 +219,16 @@ class FederationService:
         doc = docs.activity(self.inst, "Undo", f"{boost.uri}/undo", announce, to=announce["to"], cc=announce["cc"])
         inboxes = await follows_store.follower_inboxes_in(tx, self.inst.owner.id)
         if not author.local:
-            inboxes.append(author.inbox_url)
+            inboxes.append(author.shared_inbox_url or author.inbox_url)
         await self._queue(tx, doc, inboxes)
+
+    async def publish_block(self, tx, block_uri: str, target: Account) -> None:
+        await self._queue(tx, docs.activity(self.inst, "Block", block_uri, target.uri), [target.inbox_url])
+
+    async def publish_undo_block(self, tx, block_uri: str, target: Account) -> None:
+        block = {"id": block_uri, "type": "Block", "actor": self.inst.actor_uri(), "object": target.uri}
+        doc = docs.activity(self.inst, "Undo", f"{block_uri}/undo/{self.inst.ids.next()}", block)
+        await self._queue(tx, doc, [target.inbox_url])
 
     async def publish_profile(self, tx) -> None:
         followers, following = 0, 0

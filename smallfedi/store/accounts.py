@@ -107,6 +107,10 @@ async def get_by_handle(db: Database, username: str, domain: str) -> sqlite3.Row
         "SELECT * FROM accounts WHERE lower(username) = lower(?) AND domain = ?", (username, domain.lower()))
 
 
+async def set_blocked(tx: aiosqlite.Connection, account_id: int, blocked: bool) -> None:
+    await tx.execute("UPDATE accounts SET blocked = ? WHERE id = ? AND local = 0", (int(blocked), account_id))
+
+
 async def set_blocks_owner(tx: aiosqlite.Connection, account_id: int, blocks: bool) -> None:
     await tx.execute("UPDATE accounts SET blocks_owner = ? WHERE id = ?", (int(blocks), account_id))
 

@@ -86,4 +86,5 @@ async def list_notifications(db: Database, *, max_id: int | None = None, limit: 
         bound = "WHERE id < ?"
         params.append(max_id)
     params.append(limit)
-    return await db.fetchall(f"SELECT * FROM notifications {bound} ORDER BY id DESC LIMIT ?", params)
+    where = "WHERE account_id NOT IN (SELECT id FROM accounts WHERE blocked = 1)" + (" AND id < ?" if bound else "")
+    return await db.fetchall(f"SELECT * FROM notifications {where} ORDER BY id DESC LIMIT ?", params)

@@ -173,7 +173,8 @@ async def list_home(db: Database, owner_id: int, *, max_id: int | None = None, m
     order = "ASC" if (min_id is not None and max_id is None) else "DESC"
     rows = await db.fetchall(
         "SELECT s.* FROM statuses s WHERE (s.account_id = ? OR s.account_id IN"
-        " (SELECT target_id FROM follows WHERE follower_id = ? AND accepted = 1))"
+        " (SELECT f.target_id FROM follows f JOIN accounts a ON a.id = f.target_id"
+        "  WHERE f.follower_id = ? AND f.accepted = 1 AND a.blocked = 0))"
         f"{bounds} ORDER BY s.id {order} LIMIT ?",
         [owner_id, owner_id, *params, limit],
     )

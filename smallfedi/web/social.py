@@ -105,6 +105,8 @@ ACCOUNT_ACTIONS = {
     "unfollow": lambda inst, account: following.unfollow(inst, account.id),
     "approve": lambda inst, account: following.approve(inst, account.id),
     "reject": lambda inst, account: following.reject(inst, account.id),
+    "block": lambda inst, account: following.block(inst, account.id),
+    "unblock": lambda inst, account: following.unblock(inst, account.id),
 }
 
 

@@ -203,3 +203,24 @@ async def test_a_failing_host_is_retried_with_backoff(net):
     inst(alice).federation.wake_delivery()
     await net.settle()
     assert any("try again later" in t for t in await texts(bob))
+
+
+async def test_block_and_being_blocked(net):
+    alice, bob = net.clients["alice"], net.clients["bob"]
+    account = await following.follow(inst(bob), "@alice@127.0.0.1:9101")
+    await following.follow(inst(alice), "@bob@127.0.0.1:9102")
+    await net.settle()
+    bob_on_alice = await inst(alice).federation.resolve_account("bob@127.0.0.1:9102")
+    await following.block(inst(alice), bob_on_alice.id)
+    await net.settle()
+    # The follows ended on both sides; Bob's server knows it is blocked.
+    assert await following.counts(inst(alice)) == (0, 0)
+    assert await following.counts(inst(bob)) == (0, 0)
+    assert await inst(bob).db.fetchval("SELECT blocks_owner FROM accounts WHERE id = ?", (account.id,)) == 1
+    # Bob's activities are accepted and dropped.
+    await posting.publish(inst(bob), Draft(text="@alice@127.0.0.1:9101 hello?"))
+    await net.settle()
+    assert "mention" not in await notification_types(alice)
+    await following.unblock(inst(alice), bob_on_alice.id)
+    await net.settle()
+    assert await inst(bob).db.fetchval("SELECT blocks_owner FROM accounts WHERE id = ?", (account.id,)) == 0
