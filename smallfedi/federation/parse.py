@@ -7,6 +7,7 @@ accessor here tolerates that and a `ParseError` says what was wrong, never a Key
 from __future__ import annotations
 
 import html
+import re
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
@@ -93,6 +94,12 @@ def _public_key(doc: dict, actor_id: str) -> tuple[str | None, str | None]:
     return None, None
 
 
+def _name_from_id(actor_id: str) -> str:
+    segments = [s for s in urlsplit(actor_id).path.split("/") if s]
+    name = re.sub(r"[^A-Za-z0-9_.-]", "", segments[-1] if segments else "")[:100]
+    return name or "actor"
+
+
 def actor_info(doc: dict) -> ActorInfo:
     actor_id = doc.get("id")
     if not isinstance(actor_id, str) or not actor_id.startswith(("http://", "https://")):
@@ -101,7 +108,9 @@ def actor_info(doc: dict) -> ActorInfo:
         raise ParseError("document is not an actor")
     username = doc.get("preferredUsername")
     if not isinstance(username, str) or not username or len(username) > 200:
-        raise ParseError("actor has no preferredUsername")
+        # preferredUsername is optional in ActivityPub (pasture's emily and frank have none):
+        # name such an actor after the last segment of its id rather than refuse it.
+        username = _name_from_id(actor_id)
     inbox = doc.get("inbox")
     if not isinstance(inbox, str) or not same_origin(inbox, actor_id):
         raise ParseError("actor has no inbox on its own server")

@@ -104,7 +104,8 @@ async def get_by_key_id(db: Database, key_id: str) -> sqlite3.Row | None:
 
 async def get_by_handle(db: Database, username: str, domain: str) -> sqlite3.Row | None:
     return await db.fetchone(
-        "SELECT * FROM accounts WHERE lower(username) = lower(?) AND domain = ?", (username, domain.lower()))
+        "SELECT * FROM accounts WHERE lower(username) = lower(?) AND domain = ? ORDER BY updated_at DESC LIMIT 1",
+        (username, domain.lower()))
 
 
 async def set_blocked(tx: aiosqlite.Connection, account_id: int, blocked: bool) -> None:

@@ -224,3 +224,14 @@ async def test_block_and_being_blocked(net):
     await following.unblock(inst(alice), bob_on_alice.id)
     await net.settle()
     assert await inst(bob).db.fetchval("SELECT blocks_owner FROM accounts WHERE id = ?", (account.id,)) == 0
+
+
+async def test_two_actors_with_one_handle_are_both_kept(net):
+    from smallfedi.core import remote
+    from smallfedi.core.models import ActorInfo
+
+    alice = inst(net.clients["alice"])
+    for path in ("users/x", "people/x"):
+        await remote.remember_actor(alice, ActorInfo(uri=f"https://r.example/{path}", username="x",
+                                                     domain="r.example", inbox_url=f"https://r.example/{path}/inbox"))
+    assert await alice.db.fetchval("SELECT count(*) FROM accounts WHERE username = 'x'") == 2
