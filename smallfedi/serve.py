@@ -7,6 +7,7 @@ shutdown, which closes the database; unsent deliveries simply stay queued in it.
 from __future__ import annotations
 
 import logging
+import signal
 
 from smallfedi.config import Config
 
@@ -35,6 +36,10 @@ def serve(config: Config, host: str | None = None, port: int | None = None) -> N
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
         access_log=config.log_level == "debug",
     ))
+    # uvicorn re-raises the stop signal once it has shut down, so the default handler would
+    # end the process with -15 and systemd would log a failure; a stop we handled is a clean exit.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
     server.run()
     if not server.started:
         raise SystemExit("smallfedi: the server did not start (see the log above)")
