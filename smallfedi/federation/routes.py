@@ -115,13 +115,18 @@ async def note_activity(request: Request) -> Response:
         raise NotFound("no such activity")
     status = await reading.visible_status(inst, int(raw), False)
     if status.reblog_of_id is not None:
-        original = await reading.load_status(inst, status.reblog_of_id)
-        from smallfedi.core.models import Account
-        from smallfedi.store import accounts as accounts_store
-
-        author = Account.from_row(await accounts_store.get(inst.db, original.account_id))
-        return ActivityJSONResponse(docs.announce(inst, status, original, author))
+        return ActivityJSONResponse(await _announce(inst, status))
     return ActivityJSONResponse(docs.create(inst, status, await _mentioned(inst, status.id)))
+
+
+async def _announce(inst, boost) -> dict:
+    """The Announce of one of the owner's boosts."""
+    from smallfedi.core.models import Account
+    from smallfedi.store import accounts as accounts_store
+
+    original = await reading.load_status(inst, boost.reblog_of_id)
+    author = Account.from_row(await accounts_store.get(inst.db, original.account_id))
+    return docs.announce(inst, boost, original, author)
 
 
 async def stored_activity(request: Request) -> Response:
@@ -143,8 +148,12 @@ async def outbox(request: Request) -> Response:
     page = await reading.profile_page(inst, False, max_id=_page_param(request))
     items = []
     for status in page.items:
+        # Boosts are Announces, as at their ids, so the page holds what totalItems counts.
         if status.reblog_of_id is None:
-            items.append({k: v for k, v in docs.create(inst, status, []).items() if k != "@context"})
+            doc = docs.create(inst, status, await _mentioned(inst, status.id))
+        else:
+            doc = await _announce(inst, status)
+        items.append({k: v for k, v in doc.items() if k != "@context"})
     next_uri = f"{uri}?page=true&max_id={page.next_max_id}" if page.next_max_id else None
     return ActivityJSONResponse(docs.collection_page(request.url._url, uri, items, next_uri, None))
 
@@ -200,7 +209,7 @@ def routes() -> list[Route]:
         Route("/users/{username}/following", _errors(following_collection)),
         Route("/users/{username}/collections/featured", _errors(featured)),
         Route("/users/{username}/statuses/{status_id}/activity", _errors(note_activity)),
-        Route("/activities/{key}", _errors(stored_activity)),
+        Route("/activities/{key:path}", _errors(stored_activity)),  # Undo ids nest: /activities/N/undo
     ]
 
 

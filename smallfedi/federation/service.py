@@ -216,7 +216,7 @@ class FederationService:
     async def publish_undo_announce(self, tx, boost: Status, original: Status, author: Account) -> None:
         announce = docs.announce(self.inst, boost, original, author)
         announce.pop("@context")
-        doc = docs.activity(self.inst, "Undo", f"{boost.uri}/undo", announce, to=announce["to"], cc=announce["cc"])
+        doc = docs.activity(self.inst, "Undo", self.new_activity_uri(), announce, to=announce["to"], cc=announce["cc"])
         inboxes = await follows_store.follower_inboxes_in(tx, self.inst.owner.id)
         if not author.local:
             inboxes.append(author.shared_inbox_url or author.inbox_url)
