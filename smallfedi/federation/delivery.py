@@ -84,22 +84,27 @@ class DeliveryWorker:
                     await asyncio.sleep(5)
 
     async def _pass(self, group: asyncio.TaskGroup) -> None:
-        rows = [r for r in await queue_store.due(self.inst.db, time.time(), BATCH) if r["id"] not in self._in_flight]
+        # Clear before reading the queue: a wake from here on (a new row, a finished send)
+        # is then never lost, and the wait below returns at once.
+        self._wake.clear()
+        # Rows being sent are still in the table; ask for enough to get past them.
+        due = await queue_store.due(self.inst.db, time.time(), BATCH + len(self._in_flight))
+        rows = [r for r in due if r["id"] not in self._in_flight]
         for row in rows:
             await self._slots.acquire()
             self._in_flight.add(row["id"])
             group.create_task(self._send(row))
         if rows:
             return
-        next_at = await queue_store.next_due_at(self.inst.db)
-        timeout = IDLE_POLL if next_at is None else max(0.05, min(IDLE_POLL, next_at - time.time()))
-        self._wake.clear()
+        if self._in_flight:
+            timeout = IDLE_POLL  # a finishing send wakes us
+        else:
+            next_at = await queue_store.next_due_at(self.inst.db)
+            timeout = IDLE_POLL if next_at is None else max(0.05, min(IDLE_POLL, next_at - time.time()))
         try:
             await asyncio.wait_for(self._wake.wait(), timeout)
         except TimeoutError:
             pass
-        if self._in_flight:
-            await asyncio.sleep(0.01)  # let sends finish before re-reading their rows
 
     async def _send(self, row) -> None:
         try:
@@ -109,6 +114,7 @@ class DeliveryWorker:
         finally:
             self._in_flight.discard(row["id"])
             self._slots.release()
+            self.wake()
 
     async def _deliver(self, row) -> None:
         body = row["activity_json"].encode("utf-8")

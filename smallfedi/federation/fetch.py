@@ -131,7 +131,9 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         return found
 
     def _pinned_transport(self) -> httpx.AsyncHTTPTransport:
-        transport = httpx.AsyncHTTPTransport(retries=0)
+        # TCP_NODELAY: httpx writes headers and body separately; without it Nagle's algorithm
+        # holds the body back until the peer's delayed ACK, some 40 ms per request.
+        transport = httpx.AsyncHTTPTransport(retries=0, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
         # httpx can't take a network backend, so swap the one in its pool. If a new httpx moves
         # these private attributes, fail loudly here rather than silently lose the guard.
         pool = getattr(transport, "_pool", None)
