@@ -102,6 +102,7 @@ def negotiate(ap_endpoint, html_endpoint):
 
 
 def build_routes() -> list:
+    from smallfedi.api import routes as api_routes
     from smallfedi.federation import discovery
     from smallfedi.federation import routes as ap_routes
     from smallfedi.web import routes as web_routes
@@ -112,7 +113,7 @@ def build_routes() -> list:
         if isinstance(route, Route) and route.path in ap_for_path and "GET" in (route.methods or ()):
             route.endpoint = negotiate(ap_for_path[route.path], route.endpoint)
             route.app = request_response(route.endpoint)
-    return [*discovery.routes(), *ap_routes.routes(), *html]
+    return [*discovery.routes(), *ap_routes.routes(), *api_routes.routes(), *html]
 
 
 def create_app(config: Config, transport=None, deliver: bool = True) -> Starlette:
@@ -140,6 +141,10 @@ def create_app(config: Config, transport=None, deliver: bool = True) -> Starlett
             await instance.close()
 
     async def http_error(request: Request, exc: HTTPException) -> Response:
+        if request.url.path.startswith(("/api/", "/oauth/token", "/oauth/revoke")):
+            from smallfedi.api.http import error
+
+            return error(exc.status_code, "Record not found" if exc.status_code == 404 else str(exc.detail))
         return error_page(request, exc.status_code, exc.detail if exc.status_code != 404 else
                           "There is nothing at this address.")
 
@@ -153,5 +158,8 @@ def create_app(config: Config, transport=None, deliver: bool = True) -> Starlett
         exception_handlers={HTTPException: http_error, 500: server_error},
     )
     app.state.instance = instance
+    from smallfedi.api.routes import ApiEdge
+
+    app.add_middleware(ApiEdge)
     app.add_middleware(LimitsAndHeaders, max_body=config.limits.max_body_bytes)
     return app

@@ -8,7 +8,10 @@ from smallfedi.core.models import Account
 from smallfedi.store import accounts as accounts_store
 from smallfedi.store import follows as follows_store
 from smallfedi.store import interactions as interactions_store
+from smallfedi.store import marks as marks_store
 from smallfedi.store.db import utcnow
+
+MAX_RELATIONSHIPS = 100
 
 
 async def follow(inst: Instance, query: str) -> Account:
@@ -121,3 +124,25 @@ async def unblock(inst: Instance, account_id: int) -> None:
     async with inst.db.transaction() as tx:
         await accounts_store.set_blocked(tx, account.id, False)
         await inst.federation.publish_undo_block(tx, f"{inst.actor_uri()}#blocks/{account.id}", account)
+
+
+async def relationships(inst: Instance, account_ids: list[int]) -> list[dict]:
+    """Everything an app shows about the owner and each account, in the order asked."""
+    out = []
+    for account_id in account_ids[:MAX_RELATIONSHIPS]:
+        row = await accounts_store.get(inst.db, account_id)
+        if row is None:
+            continue
+        rel = await relationship(inst, account_id)
+        mute = await marks_store.account_mute(inst.db, account_id)
+        rel.update(id=account_id, blocking=bool(row["blocked"]), blocked_by=bool(row["blocks_owner"]),
+                   muting=mute is not None, muting_notifications=bool(mute and mute["notifications"]),
+                   note=await marks_store.note(inst.db, account_id))
+        out.append(rel)
+    return out
+
+
+async def blocked(inst: Instance, max_id: int | None = None, limit: int = 40) -> list[tuple[int, Account]]:
+    """Accounts the owner blocked; the cursor is the account id (blocks have no row of their own)."""
+    rows = await accounts_store.list_blocked(inst.db, max_id=max_id, limit=limit)
+    return [(r["id"], Account.from_row(r)) for r in rows]

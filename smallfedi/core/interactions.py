@@ -68,3 +68,13 @@ async def unreblog(inst: Instance, status_id: int) -> Status:
         await statuses_store.delete(tx, boost.id, boost.uri, utcnow())
         await inst.federation.publish_undo_announce(tx, boost, status, author)
     return status
+
+
+async def favourited_by(inst: Instance, status_id: int, max_id: int | None, limit: int) -> list[tuple[int, Account]]:
+    rows = await interactions_store.favouriters(inst.db, status_id, max_id, limit)
+    return [(r["cursor"], Account.from_row(r)) for r in rows]
+
+
+async def reblogged_by(inst: Instance, status_id: int, max_id: int | None, limit: int) -> list[tuple[int, Account]]:
+    rows = await interactions_store.rebloggers(inst.db, status_id, max_id, limit)
+    return [(r["cursor"], Account.from_row(r)) for r in rows]

@@ -86,6 +86,7 @@ class Status:
     edited_at: str | None
     mentions: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    in_reply_to_account_id: int | None = None
 
     @classmethod
     def from_row(cls, row: sqlite3.Row, mentions=(), tags=()) -> "Status":
@@ -95,7 +96,7 @@ class Status:
             reblog_of_id=row["reblog_of_id"], content=row["content"], source=row["source"],
             spoiler_text=row["spoiler_text"], visibility=row["visibility"], sensitive=bool(row["sensitive"]),
             language=row["language"], created_at=row["created_at"], edited_at=row["edited_at"],
-            mentions=tuple(mentions), tags=tuple(tags),
+            mentions=tuple(mentions), tags=tuple(tags), in_reply_to_account_id=row["in_reply_to_account_id"],
         )
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from smallfedi.core.instance import Instance
 from smallfedi.core.models import Account, Notification, Page, Status
 from smallfedi.core.reading import can_see, clamp_limit, load_status
 from smallfedi.store import accounts as accounts_store
 from smallfedi.store import interactions as interactions_store
+from smallfedi.store import marks as marks_store
 from smallfedi.store import statuses as statuses_store
 
 MAX_ANCESTORS = 40
@@ -27,6 +28,10 @@ class StatusView:
     replies_count: int = 0
     reblogs_count: int = 0
     favourites_count: int = 0
+    bookmarked: bool = False
+    pinned: bool = False
+    muted: bool = False
+    mentioned: tuple[Account, ...] = ()  # of the shown post
 
     @property
     def shown(self) -> Status:
@@ -48,18 +53,31 @@ async def hydrate(inst: Instance, statuses: list[Status]) -> list[StatusView]:
     faved = await interactions_store.favourited(inst.db, inst.owner.id, shown_ids)
     boosted_by_owner = await interactions_store.reblogged(inst.db, inst.owner.id, shown_ids)
     counts = await interactions_store.counts(inst.db, shown_ids)
+    bookmarked = await marks_store.marked(inst.db, "bookmarks", shown_ids)
+    pinned = await marks_store.marked(inst.db, "pins", shown_ids)
+    muted = await marks_store.muted_statuses(inst.db, shown_ids)
+    tags = await statuses_store.tags_for(inst.db, shown_ids)
+    mentioned: dict[int, list[Account]] = {}
+    for row in await statuses_store.mentioned_accounts(inst.db, shown_ids):
+        mentioned.setdefault(row["mention_status_id"], []).append(Account.from_row(row))
     views = []
     for s in statuses:
         original = boosted.get(s.reblog_of_id) if s.reblog_of_id else None
         if s.reblog_of_id and original is None:
             continue  # the boosted post is gone
+        if original is not None:
+            original = replace(original, tags=tuple(tags.get(original.id, ())))
+        else:
+            s = replace(s, tags=tuple(tags.get(s.id, ())))
         shown = original or s
         replies, reblogs, favs = counts.get(shown.id, (0, 0, 0))
         views.append(StatusView(
             status=s, author=accounts[s.account_id], reblog=original,
             reblog_author=accounts[original.account_id] if original else None,
             favourited=shown.id in faved, reblogged=shown.id in boosted_by_owner,
-            replies_count=replies, reblogs_count=reblogs, favourites_count=favs))
+            replies_count=replies, reblogs_count=reblogs, favourites_count=favs,
+            bookmarked=shown.id in bookmarked, pinned=shown.id in pinned, muted=shown.id in muted,
+            mentioned=tuple(mentioned.get(shown.id, ()))))
     return views
 
 
@@ -70,9 +88,33 @@ def _page(views: list[StatusView], limit: int, max_id, min_id) -> Page:
 
 
 async def home(inst: Instance, *, max_id: int | None = None, min_id: int | None = None,
-               limit: int | None = None) -> Page:
+               since_id: int | None = None, limit: int | None = None) -> Page:
     limit = clamp_limit(limit)
-    rows = await statuses_store.list_home(inst.db, inst.owner.id, max_id=max_id, min_id=min_id, limit=limit)
+    rows = await statuses_store.list_home(inst.db, inst.owner.id, max_id=max_id, min_id=min_id,
+                                          since_id=since_id, limit=limit)
+    return _page(await hydrate(inst, [Status.from_row(r) for r in rows]), limit, max_id, min_id)
+
+
+async def statuses(inst: Instance, viewer_is_owner: bool, *, account_id: int | None = None,
+                   local: bool | None = None, tag: str | None = None, exclude_replies: bool = False,
+                   exclude_reblogs: bool = False, max_id: int | None = None, since_id: int | None = None,
+                   min_id: int | None = None, limit: int | None = None) -> Page:
+    """Public, tag and account timelines: one query, the filters apps send.
+
+    An account's page shows its public and unlisted posts (and, to the owner, everything
+    stored); the public and tag timelines only public posts.
+    """
+    limit = clamp_limit(limit)
+    if account_id is None:
+        visibilities: tuple[str, ...] = ("public",)
+    elif viewer_is_owner:
+        visibilities = ("public", "unlisted", "private", "direct")
+    else:
+        visibilities = ("public", "unlisted")
+    rows = await statuses_store.query(
+        inst.db, visibilities=visibilities, account_id=account_id, local=local, tag=tag,
+        exclude_replies=exclude_replies, exclude_reblogs=exclude_reblogs or account_id is None,
+        max_id=max_id, since_id=since_id, min_id=min_id, limit=limit)
     return _page(await hydrate(inst, [Status.from_row(r) for r in rows]), limit, max_id, min_id)
 
 

@@ -127,3 +127,25 @@ async def get_many(db: Database, account_ids) -> list[sqlite3.Row]:
         return []
     marks = ", ".join("?" for _ in ids)
     return await db.fetchall(f"SELECT * FROM accounts WHERE id IN ({marks})", ids)
+
+
+async def search(db: Database, q: str, *, limit: int, offset: int = 0,
+                 following_of: int | None = None) -> list[sqlite3.Row]:
+    """Accounts whose handle or display name starts with `q` (mention autocompletion)."""
+    user, _, host = q.partition("@")
+    like = user.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    where = "(username LIKE ? ESCAPE '\\' OR display_name LIKE ? ESCAPE '\\') AND blocked = 0"
+    params: list = [like, like]
+    if host:
+        where += " AND (domain LIKE ? OR (domain IS NULL AND local = 1))"
+        params.append(host.lower() + "%")
+    if following_of is not None:
+        where += " AND id IN (SELECT target_id FROM follows WHERE follower_id = ? AND accepted = 1)"
+        params.append(following_of)
+    return await db.fetchall(f"SELECT * FROM accounts WHERE {where} ORDER BY local DESC, username LIMIT ? OFFSET ?",
+                             (*params, limit, offset))
+
+
+async def list_blocked(db: Database, *, max_id: int | None, limit: int) -> list[sqlite3.Row]:
+    return await db.fetchall("SELECT * FROM accounts WHERE blocked = 1 AND (? IS NULL OR id < ?)"
+                             " ORDER BY id DESC LIMIT ?", (max_id, max_id, limit))

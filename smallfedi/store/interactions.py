@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from typing import Sequence
 
 import aiosqlite
 
@@ -88,3 +89,61 @@ async def list_notifications(db: Database, *, max_id: int | None = None, limit: 
     params.append(limit)
     where = "WHERE account_id NOT IN (SELECT id FROM accounts WHERE blocked = 1)" + (" AND id < ?" if bound else "")
     return await db.fetchall(f"SELECT * FROM notifications {where} ORDER BY id DESC LIMIT ?", params)
+
+
+async def query_notifications(db: Database, *, types: Sequence[str] | None, exclude_types: Sequence[str],
+                              account_id: int | None, max_id: int | None, since_id: int | None,
+                              min_id: int | None, limit: int) -> list[sqlite3.Row]:
+    """Notifications newest first, without blocked accounts or those muted with their notifications."""
+    where = ["account_id NOT IN (SELECT id FROM accounts WHERE blocked = 1)",
+             "account_id NOT IN (SELECT account_id FROM account_mutes WHERE notifications = 1)"]
+    params: list = []
+    for op, value in (("<", max_id), (">", since_id), (">", min_id)):
+        if value is not None:
+            where.append(f"id {op} ?")
+            params.append(value)
+    if types is not None:
+        where.append(f"type IN ({', '.join('?' for _ in types)})")
+        params.extend(types)
+    if exclude_types:
+        where.append(f"type NOT IN ({', '.join('?' for _ in exclude_types)})")
+        params.extend(exclude_types)
+    if account_id is not None:
+        where.append("account_id = ?")
+        params.append(account_id)
+    order = "ASC" if (min_id is not None and max_id is None) else "DESC"
+    rows = await db.fetchall(f"SELECT * FROM notifications WHERE {' AND '.join(where)} ORDER BY id {order} LIMIT ?",
+                             (*params, limit))
+    return rows if order == "DESC" else rows[::-1]
+
+
+async def get_notification(db: Database, notification_id: int) -> sqlite3.Row | None:
+    return await db.fetchone("SELECT * FROM notifications WHERE id = ?", (notification_id,))
+
+
+async def delete_notification(tx: aiosqlite.Connection, notification_id: int) -> None:
+    await tx.execute("DELETE FROM notifications WHERE id = ?", (notification_id,))
+
+
+async def delete_all_notifications(tx: aiosqlite.Connection) -> None:
+    await tx.execute("DELETE FROM notifications")
+
+
+async def count_notifications_after(db: Database, after_id: int, limit: int) -> int:
+    return await db.fetchval("SELECT count(*) FROM (SELECT 1 FROM notifications WHERE id > ? LIMIT ?)",
+                             (after_id, limit))
+
+
+async def favouriters(db: Database, status_id: int, max_id: int | None, limit: int) -> list[sqlite3.Row]:
+    """Accounts that liked a post, with the like's id as `cursor`, newest first."""
+    return await db.fetchall(
+        "SELECT a.*, f.id AS cursor FROM favourites f JOIN accounts a ON a.id = f.account_id"
+        " WHERE f.status_id = ? AND (? IS NULL OR f.id < ?) ORDER BY f.id DESC LIMIT ?",
+        (status_id, max_id, max_id, limit))
+
+
+async def rebloggers(db: Database, status_id: int, max_id: int | None, limit: int) -> list[sqlite3.Row]:
+    return await db.fetchall(
+        "SELECT a.*, s.id AS cursor FROM statuses s JOIN accounts a ON a.id = s.account_id"
+        " WHERE s.reblog_of_id = ? AND (? IS NULL OR s.id < ?) ORDER BY s.id DESC LIMIT ?",
+        (status_id, max_id, max_id, limit))

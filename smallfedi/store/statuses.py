@@ -160,17 +160,10 @@ async def list_by_tag(db: Database, name: str, account_id: int, visibilities: Se
 
 
 async def list_home(db: Database, owner_id: int, *, max_id: int | None = None, min_id: int | None = None,
-                    limit: int = 20) -> list[sqlite3.Row]:
+                    since_id: int | None = None, limit: int = 20) -> list[sqlite3.Row]:
     """The owner's posts and boosts, and those of the accounts the owner follows, newest first."""
-    params: list = []
-    bounds = ""
-    if max_id is not None:
-        bounds += " AND s.id < ?"
-        params.append(max_id)
-    if min_id is not None:
-        bounds += " AND s.id > ?"
-        params.append(min_id)
-    order = "ASC" if (min_id is not None and max_id is None) else "DESC"
+    where, params, order = _bounds(max_id, since_id, min_id)
+    bounds = "".join(f" AND {w}" for w in where)
     rows = await db.fetchall(
         "SELECT s.* FROM statuses s WHERE (s.account_id = ? OR s.account_id IN"
         " (SELECT f.target_id FROM follows f JOIN accounts a ON a.id = f.target_id"
@@ -199,3 +192,73 @@ async def attach_orphan_replies(tx: aiosqlite.Connection, parent_id: int, parent
     await tx.execute(
         "UPDATE statuses SET in_reply_to_id = ?, in_reply_to_account_id = ? WHERE in_reply_to_uri = ?"
         " AND in_reply_to_id IS NULL", (parent_id, parent_account, parent_uri))
+
+
+async def mentioned_accounts(db: Database, status_ids: Sequence[int]) -> list[sqlite3.Row]:
+    """(status_id, the mentioned account's columns) for posts on a page."""
+    if not status_ids:
+        return []
+    marks = ", ".join("?" for _ in status_ids)
+    return await db.fetchall(
+        f"SELECT m.status_id AS mention_status_id, a.* FROM mentions m JOIN accounts a ON a.id = m.account_id"
+        f" WHERE m.status_id IN ({marks}) ORDER BY m.acct", tuple(status_ids))
+
+
+async def tags_for(db: Database, status_ids: Sequence[int]) -> dict[int, list[str]]:
+    if not status_ids:
+        return {}
+    marks = ", ".join("?" for _ in status_ids)
+    found: dict[int, list[str]] = {}
+    for row in await db.fetchall(f"SELECT status_id, name FROM status_tags WHERE status_id IN ({marks})"
+                                 f" ORDER BY name", tuple(status_ids)):
+        found.setdefault(row[0], []).append(row[1])
+    return found
+
+
+def _bounds(max_id: int | None, since_id: int | None, min_id: int | None) -> tuple[list[str], list, str]:
+    """Mastodon's paging: max_id and since_id bound a newest-first page; min_id alone asks for
+    the page just above it (read oldest first, then turned round)."""
+    where, params = [], []
+    for op, value in (("<", max_id), (">", since_id), (">", min_id)):
+        if value is not None:
+            where.append(f"s.id {op} ?")
+            params.append(value)
+    order = "ASC" if (min_id is not None and max_id is None) else "DESC"
+    return where, params, order
+
+
+async def query(db: Database, *, visibilities: Sequence[str], account_id: int | None = None,
+                local: bool | None = None, tag: str | None = None, exclude_replies: bool = False,
+                exclude_reblogs: bool = False, max_id: int | None = None, since_id: int | None = None,
+                min_id: int | None = None, limit: int = 20) -> list[sqlite3.Row]:
+    """Posts matching the filters, newest first, skipping accounts the owner blocked."""
+    where, params, order = _bounds(max_id, since_id, min_id)
+    where.append(f"s.visibility IN ({', '.join('?' for _ in visibilities)})")
+    params.extend(visibilities)
+    if account_id is not None:
+        where.append("s.account_id = ?")
+        params.append(account_id)
+    else:
+        where.append("s.account_id NOT IN (SELECT id FROM accounts WHERE blocked = 1)")
+    if local is not None:
+        where.append("s.local = ?")
+        params.append(int(local))
+    if tag is not None:
+        where.append("s.id IN (SELECT status_id FROM status_tags WHERE name = ?)")
+        params.append(tag.lower())
+    if exclude_replies:
+        # Mastodon keeps an author's replies to themselves (threads) in the list.
+        where.append("(s.in_reply_to_id IS NULL OR s.in_reply_to_account_id = s.account_id)")
+    if exclude_reblogs:
+        where.append("s.reblog_of_id IS NULL")
+    rows = await db.fetchall(
+        f"SELECT s.* FROM statuses s WHERE {' AND '.join(where)} ORDER BY s.id {order} LIMIT ?", (*params, limit))
+    return rows if order == "DESC" else rows[::-1]
+
+
+async def tags_starting(db: Database, prefix: str, limit: int, offset: int = 0) -> list[str]:
+    """Hashtags in use that start with `prefix`, the most used first."""
+    rows = await db.fetchall(
+        "SELECT name FROM status_tags WHERE name >= ? AND name < ? GROUP BY name ORDER BY count(*) DESC, name"
+        " LIMIT ? OFFSET ?", (prefix, prefix + "\uffff", limit, offset))
+    return [r[0] for r in rows]

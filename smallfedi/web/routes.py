@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from smallfedi.core.errors import DomainError
-from smallfedi.web import owner, public, social
+from smallfedi.web import authorize, owner, public, social
 from smallfedi.web.render import domain_error_page, error_page
 
 
@@ -44,6 +44,10 @@ def routes() -> list[BaseRoute]:
         _page("/settings/profile", owner.profile_settings, ["POST"]),
         _page("/settings/password", owner.password_settings_page),
         _page("/settings/password", owner.password_settings, ["POST"]),
+        _page("/settings/apps", authorize.apps_page),
+        _page("/settings/apps/{app_id}/revoke", authorize.revoke_app, ["POST"]),
+        _page("/oauth/authorize", authorize.authorize_page),
+        _page("/oauth/authorize", authorize.authorize, ["POST"]),
         _page("/notifications", social.notifications),
         _page("/follow", social.follow_page),
         _page("/follow", social.follow, ["POST"]),

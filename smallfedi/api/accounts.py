@@ -1,0 +1,279 @@
+"""Accounts: the owner's own (verify/update credentials), anyone's profile, posts and
+follows, relationships and the owner's actions on accounts; search."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from smallfedi.api import entities
+from smallfedi.api.http import JSON, endpoint, link_header, limit_of
+from smallfedi.api.params import Params
+from smallfedi.api.statuses import path_id, views
+from smallfedi.core import following, marks, profile, search as core_search, timelines
+from smallfedi.core.errors import Invalid, NotFound
+from smallfedi.core.models import Account, Page
+from smallfedi.store import accounts as accounts_store
+
+
+async def _account(request: Request, account_id: int) -> Account:
+    row = await accounts_store.get(request.app.state.instance.db, account_id)
+    if row is None:
+        raise NotFound("Record not found")
+    return Account.from_row(row)
+
+
+async def _render(request: Request, accounts: list[Account]) -> list[dict]:
+    ctx = await entities.context(request.app.state.instance)
+    return [entities.account(ctx, a) for a in accounts]
+
+
+@endpoint("read:accounts")
+async def verify_credentials(request: Request, params: Params) -> Response:
+    inst = request.app.state.instance
+    ctx = await entities.context(inst)
+    requests = len(await following.list_followers(inst, accepted=False, limit=100))
+    return JSON(entities.credential_account(ctx, inst.owner, requests))
+
+
+def _fields(params: Params, current: Account) -> list[tuple[str, str]]:
+    raw = params.raw("fields_attributes")
+    if raw is None:
+        return [(f.name, f.value_source) for f in current.fields]
+    items = params.list("fields_attributes")
+    out = []
+    for item in items:
+        if isinstance(item, dict):
+            out.append((str(item.get("name") or ""), str(item.get("value") or "")))
+    return out
+
+
+@endpoint("write:accounts")
+async def update_credentials(request: Request, params: Params) -> Response:
+    inst = request.app.state.instance
+    if params.files.get("avatar") or params.files.get("header"):
+        raise Invalid("Avatars and headers can't be uploaded to this server yet.")
+    owner = inst.owner
+    update = profile.ProfileUpdate(
+        display_name=params.str("display_name", owner.display_name) or "",
+        bio=params.str("note", owner.note_source) or "",
+        fields=_fields(params, owner),
+        locked=params.bool("locked", owner.locked),
+    )
+    await profile.update_profile(inst, update)
+    ctx = await entities.context(inst)
+    return JSON(entities.credential_account(ctx, inst.owner))
+
+
+@endpoint("read:accounts", public=True)
+async def show(request: Request, params: Params) -> Response:
+    account = await _account(request, path_id(request))
+    return JSON((await _render(request, [account]))[0])
+
+
+@endpoint("read:accounts", public=True)
+async def show_many(request: Request, params: Params) -> Response:
+    ids = [int(i) for i in params.list("id")[:40] if str(i).isdigit()]
+    rows = await accounts_store.get_many(request.app.state.instance.db, ids)
+    return JSON(await _render(request, [Account.from_row(r) for r in rows]))
+
+
+@endpoint("read:accounts", public=True)
+async def lookup(request: Request, params: Params) -> Response:
+    inst = request.app.state.instance
+    acct = (params.str("acct", "") or "").strip().lstrip("@")
+    user, _, host = acct.partition("@")
+    if not host or host.lower() == inst.config.domain:
+        if user.lower() == inst.owner.username.lower():
+            return JSON((await _render(request, [inst.owner]))[0])
+        raise NotFound("Record not found")
+    row = await accounts_store.get_by_handle(inst.db, user, host)
+    if row is None:
+        raise NotFound("Record not found")
+    return JSON((await _render(request, [Account.from_row(row)]))[0])
+
+
+@endpoint("read:statuses", public=True)
+async def statuses(request: Request, params: Params) -> Response:
+    inst = request.app.state.instance
+    account = await _account(request, path_id(request))
+    if params.bool("pinned"):
+        if not account.local:
+            return JSON([])
+        page = await marks.marked_page(inst, "pins", limit=limit_of(params))
+        return JSON(await views(request, [s for _, s in page.items]))
+    if params.bool("only_media"):
+        return JSON([])  # no attachments are stored yet
+    tagged = params.str("tagged")
+    page = await timelines.statuses(
+        inst, request.state.is_owner, account_id=account.id, tag=tagged.lstrip("#").lower() if tagged else None,
+        exclude_replies=params.bool("exclude_replies"), exclude_reblogs=params.bool("exclude_reblogs"),
+        max_id=params.id("max_id"), since_id=params.id("since_id"), min_id=params.id("min_id"),
+        limit=limit_of(params))
+    ctx = await entities.context(inst)
+    return JSON([entities.status(ctx, v) for v in page.items], headers=link_header(request, page))
+
+
+async def _people(request: Request, pairs: list[tuple[int, Account]], limit: int) -> Response:
+    page = Page(items=pairs, next_max_id=pairs[-1][0] if len(pairs) == limit else None,
+                prev_min_id=pairs[0][0] if pairs else None)
+    return JSON(await _render(request, [a for _, a in pairs]), headers=link_header(request, page))
+
+
+async def _network(request: Request, params: Params, which: str) -> Response:
+    inst = request.app.state.instance
+    account = await _account(request, path_id(request))
+    limit = limit_of(params, 40, 80)
+    hidden = inst.config.federation.hide_network and not request.state.is_owner
+    if not account.local or hidden:
+        return JSON([])  # we only know the owner's own follows
+    max_id = params.id("max_id")
+    if which == "followers":
+        pairs = await following.list_followers(inst, max_id=max_id, limit=limit)
+    else:
+        pairs = await following.list_following(inst, max_id=max_id, limit=limit)
+    return await _people(request, pairs, limit)
+
+
+@endpoint("read:accounts", public=True)
+async def followers(request: Request, params: Params) -> Response:
+    return await _network(request, params, "followers")
+
+
+@endpoint("read:accounts", public=True)
+async def following_list(request: Request, params: Params) -> Response:
+    return await _network(request, params, "following")
+
+
+@endpoint("read:follows")
+async def relationships(request: Request, params: Params) -> Response:
+    ids = [int(i) for i in params.list("id") if str(i).isdigit()]
+    rels = await following.relationships(request.app.state.instance, ids)
+    return JSON([entities.relationship(r) for r in rels])
+
+
+async def _relationship(request: Request, account_id: int) -> Response:
+    rels = await following.relationships(request.app.state.instance, [account_id])
+    if not rels:
+        raise NotFound("Record not found")
+    return JSON(entities.relationship(rels[0]))
+
+
+@endpoint("write:follows")
+async def follow(request: Request, params: Params) -> Response:
+    account = await _account(request, path_id(request))
+    await following.follow_account(request.app.state.instance, account)
+    return await _relationship(request, account.id)
+
+
+@endpoint("write:follows")
+async def unfollow(request: Request, params: Params) -> Response:
+    account_id = path_id(request)
+    await following.unfollow(request.app.state.instance, account_id)
+    return await _relationship(request, account_id)
+
+
+@endpoint("write:follows")
+async def remove_from_followers(request: Request, params: Params) -> Response:
+    account_id = path_id(request)
+    await following.reject(request.app.state.instance, account_id)
+    return await _relationship(request, account_id)
+
+
+@endpoint("write:blocks")
+async def block(request: Request, params: Params) -> Response:
+    account_id = path_id(request)
+    await following.block(request.app.state.instance, account_id)
+    return await _relationship(request, account_id)
+
+
+@endpoint("write:blocks")
+async def unblock(request: Request, params: Params) -> Response:
+    account_id = path_id(request)
+    await following.unblock(request.app.state.instance, account_id)
+    return await _relationship(request, account_id)
+
+
+@endpoint("write:mutes")
+async def mute(request: Request, params: Params) -> Response:
+    account_id = path_id(request)
+    await marks.mute_account(request.app.state.instance, account_id, params.bool("notifications", True))
+    return await _relationship(request, account_id)
+
+
+@endpoint("write:mutes")
+async def unmute(request: Request, params: Params) -> Response:
+    account_id = path_id(request)
+    await marks.unmute_account(request.app.state.instance, account_id)
+    return await _relationship(request, account_id)
+
+
+@endpoint("write:accounts")
+async def note(request: Request, params: Params) -> Response:
+    account_id = path_id(request)
+    await marks.set_note(request.app.state.instance, account_id, params.str("comment", "") or "")
+    return await _relationship(request, account_id)
+
+
+@endpoint("read:follows")
+async def follow_requests(request: Request, params: Params) -> Response:
+    limit = limit_of(params, 40, 80)
+    pairs = await following.list_followers(request.app.state.instance, accepted=False, max_id=params.id("max_id"),
+                                           limit=limit)
+    return await _people(request, pairs, limit)
+
+
+@endpoint("write:follows")
+async def authorize_follow(request: Request, params: Params) -> Response:
+    account_id = path_id(request)
+    await following.approve(request.app.state.instance, account_id)
+    return await _relationship(request, account_id)
+
+
+@endpoint("write:follows")
+async def reject_follow(request: Request, params: Params) -> Response:
+    account_id = path_id(request)
+    await following.reject(request.app.state.instance, account_id)
+    return await _relationship(request, account_id)
+
+
+@endpoint("read:blocks")
+async def blocks(request: Request, params: Params) -> Response:
+    limit = limit_of(params, 40, 80)
+    pairs = await following.blocked(request.app.state.instance, max_id=params.id("max_id"), limit=limit)
+    return await _people(request, pairs, limit)
+
+
+@endpoint("read:mutes")
+async def mutes(request: Request, params: Params) -> Response:
+    limit = limit_of(params, 40, 80)
+    pairs = await marks.muted_accounts(request.app.state.instance, max_id=params.id("max_id"), limit=limit)
+    return await _people(request, pairs, limit)
+
+
+@endpoint("read:accounts")
+async def search_accounts(request: Request, params: Params) -> Response:
+    inst = request.app.state.instance
+    limit = limit_of(params, 40, 80)
+    found = await core_search.search(inst, params.str("q", "") or "", kinds={"accounts"},
+                                     resolve=params.bool("resolve"), limit=limit,
+                                     offset=max(0, params.int("offset", 0) or 0),
+                                     following_only=params.bool("following"))
+    return JSON(await _render(request, found.accounts[:limit]))
+
+
+@endpoint("read:search")
+async def search_v2(request: Request, params: Params) -> Response:
+    inst = request.app.state.instance
+    kind = params.str("type")
+    kinds = {kind} if kind in ("accounts", "statuses", "hashtags") else {"accounts", "statuses", "hashtags"}
+    limit = limit_of(params, 20, 40)
+    found = await core_search.search(inst, params.str("q", "") or "", kinds=kinds, resolve=params.bool("resolve"),
+                                     limit=limit, offset=max(0, params.int("offset", 0) or 0),
+                                     following_only=params.bool("following"))
+    return JSON({
+        "accounts": await _render(request, found.accounts[:limit]),
+        "statuses": await views(request, found.statuses[:limit]),
+        "hashtags": [{"name": t, "url": inst.tag_url(t), "history": [], "following": False}
+                     for t in found.hashtags[:limit]],
+    })

@@ -1,0 +1,172 @@
+"""The client API's route table, and the wrapper that gives every /api and /oauth path CORS,
+an optional trailing slash and a JSON 404."""
+
+from __future__ import annotations
+
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from smallfedi.api import accounts, instance, oauth, statuses, timelines
+from smallfedi.api.http import error, not_found
+
+CORS_PREFIXES = ("/api/", "/oauth/token", "/oauth/revoke", "/.well-known/", "/nodeinfo/")
+CORS_HEADERS = [
+    (b"access-control-allow-origin", b"*"),
+    # A wildcard would not cover Authorization; name what apps send.
+    (b"access-control-allow-headers", b"Authorization, Content-Type, Idempotency-Key, Accept"),
+    (b"access-control-allow-methods", b"GET, POST, PUT, PATCH, DELETE, OPTIONS"),
+    (b"access-control-expose-headers", b"Link, X-RateLimit-Reset, X-RateLimit-Limit, X-RateLimit-Remaining"),
+    (b"access-control-max-age", b"86400"),
+]
+
+
+class ApiEdge:
+    """For API paths: strip one trailing slash (Mastodon.py asks for /api/v1/instance/), answer
+    CORS preflights, add CORS headers, and turn an unknown /api path into a JSON 404."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        is_api = path.startswith(("/api/", "/oauth/"))
+        if is_api and len(path) > 1 and path.endswith("/"):
+            path = path.rstrip("/")
+            scope = {**scope, "path": path, "raw_path": path.encode("utf-8")}
+        cors = path.startswith(CORS_PREFIXES)
+        if cors and scope["method"] == "OPTIONS":
+            await send({"type": "http.response.start", "status": 204, "headers": CORS_HEADERS})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        if not cors:
+            await self.app(scope, receive, send)
+            return
+
+        async def with_cors(message):
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                have = {k.lower() for k, _ in headers}
+                message = {**message, "headers": headers + [(k, v) for k, v in CORS_HEADERS if k not in have]}
+            await send(message)
+
+        await self.app(scope, receive, with_cors)
+
+
+def _r(path: str, handler, methods=("GET",)) -> Route:
+    return Route(path, handler, methods=list(methods))
+
+
+def routes() -> list[Route]:
+    a, s, t, i = accounts, statuses, timelines, instance
+    v1 = "/api/v1"
+    return [
+        # OAuth and apps
+        _r("/.well-known/oauth-authorization-server", oauth.server_metadata),
+        _r("/oauth/token", oauth.token, ["POST"]),
+        _r("/oauth/revoke", oauth.revoke, ["POST"]),
+        _r(f"{v1}/apps", oauth.create_app, ["POST"]),
+        _r(f"{v1}/apps/verify_credentials", oauth.verify_app),
+        # Instance and client setup
+        _r(f"{v1}/instance", i.instance_v1),
+        _r("/api/v2/instance", i.instance_v2),
+        _r(f"{v1}/instance/peers", i.empty_list(public=True)),
+        _r(f"{v1}/instance/rules", i.empty_list(public=True)),
+        _r(f"{v1}/instance/activity", i.empty_list(public=True)),
+        _r(f"{v1}/instance/extended_description", i.extended_description),
+        _r(f"{v1}/streaming/health", i.streaming_health),
+        _r(f"{v1}/preferences", i.preferences),
+        _r(f"{v1}/custom_emojis", i.empty_list(public=True)),
+        # Accounts
+        _r(f"{v1}/accounts/verify_credentials", a.verify_credentials),
+        _r(f"{v1}/accounts/update_credentials", a.update_credentials, ["PATCH", "PUT", "POST"]),
+        _r(f"{v1}/accounts/relationships", a.relationships),
+        _r(f"{v1}/accounts/lookup", a.lookup),
+        _r(f"{v1}/accounts/search", a.search_accounts),
+        _r(f"{v1}/accounts/familiar_followers", i.empty_list("read:follows")),
+        _r(f"{v1}/accounts", a.show_many),
+        _r(f"{v1}/accounts/{{id}}", a.show),
+        _r(f"{v1}/accounts/{{id}}/statuses", a.statuses),
+        _r(f"{v1}/accounts/{{id}}/followers", a.followers),
+        _r(f"{v1}/accounts/{{id}}/following", a.following_list),
+        _r(f"{v1}/accounts/{{id}}/lists", i.empty_list("read:lists")),
+        _r(f"{v1}/accounts/{{id}}/featured_tags", i.empty_list(public=True)),
+        _r(f"{v1}/accounts/{{id}}/identity_proofs", i.empty_list(public=True)),
+        _r(f"{v1}/accounts/{{id}}/follow", a.follow, ["POST"]),
+        _r(f"{v1}/accounts/{{id}}/unfollow", a.unfollow, ["POST"]),
+        _r(f"{v1}/accounts/{{id}}/remove_from_followers", a.remove_from_followers, ["POST"]),
+        _r(f"{v1}/accounts/{{id}}/block", a.block, ["POST"]),
+        _r(f"{v1}/accounts/{{id}}/unblock", a.unblock, ["POST"]),
+        _r(f"{v1}/accounts/{{id}}/mute", a.mute, ["POST"]),
+        _r(f"{v1}/accounts/{{id}}/unmute", a.unmute, ["POST"]),
+        _r(f"{v1}/accounts/{{id}}/note", a.note, ["POST"]),
+        _r(f"{v1}/follow_requests", a.follow_requests),
+        _r(f"{v1}/follow_requests/{{id}}/authorize", a.authorize_follow, ["POST"]),
+        _r(f"{v1}/follow_requests/{{id}}/reject", a.reject_follow, ["POST"]),
+        _r(f"{v1}/blocks", a.blocks),
+        _r(f"{v1}/mutes", a.mutes),
+        _r(f"{v1}/domain_blocks", i.empty_list("read:blocks")),
+        _r("/api/v2/search", a.search_v2),
+        # Statuses
+        _r(f"{v1}/statuses", s.create, ["POST"]),
+        _r(f"{v1}/statuses", s.show_many),
+        _r(f"{v1}/statuses/{{id}}", s.show),
+        _r(f"{v1}/statuses/{{id}}", s.edit, ["PUT"]),
+        _r(f"{v1}/statuses/{{id}}", s.delete, ["DELETE"]),
+        _r(f"{v1}/statuses/{{id}}/context", s.context),
+        _r(f"{v1}/statuses/{{id}}/source", s.source),
+        _r(f"{v1}/statuses/{{id}}/history", s.history),
+        _r(f"{v1}/statuses/{{id}}/favourited_by", s.favourited_by),
+        _r(f"{v1}/statuses/{{id}}/reblogged_by", s.reblogged_by),
+        _r(f"{v1}/statuses/{{id}}/favourite", s.favourite, ["POST"]),
+        _r(f"{v1}/statuses/{{id}}/unfavourite", s.unfavourite, ["POST"]),
+        _r(f"{v1}/statuses/{{id}}/reblog", s.reblog, ["POST"]),
+        _r(f"{v1}/statuses/{{id}}/unreblog", s.unreblog, ["POST"]),
+        _r(f"{v1}/statuses/{{id}}/bookmark", s.bookmark, ["POST"]),
+        _r(f"{v1}/statuses/{{id}}/unbookmark", s.unbookmark, ["POST"]),
+        _r(f"{v1}/statuses/{{id}}/pin", s.pin, ["POST"]),
+        _r(f"{v1}/statuses/{{id}}/unpin", s.unpin, ["POST"]),
+        _r(f"{v1}/statuses/{{id}}/mute", s.mute, ["POST"]),
+        _r(f"{v1}/statuses/{{id}}/unmute", s.unmute, ["POST"]),
+        _r(f"{v1}/statuses/{{id}}/translate", s.not_supported, ["POST"]),
+        _r(f"{v1}/bookmarks", s.bookmarks),
+        _r(f"{v1}/favourites", s.favourites),
+        _r(f"{v1}/scheduled_statuses", i.empty_list("read:statuses")),
+        # Timelines, notifications, markers
+        _r(f"{v1}/timelines/home", t.home),
+        _r(f"{v1}/timelines/public", t.public),
+        _r(f"{v1}/timelines/tag/{{tag}}", t.tag),
+        _r(f"{v1}/timelines/link", i.empty_list("read:statuses")),
+        _r(f"{v1}/notifications", t.notifications),
+        _r(f"{v1}/notifications/clear", t.clear, ["POST"]),
+        _r(f"{v1}/notifications/requests", i.empty_list("read:notifications")),
+        _r(f"{v1}/notifications/{{id}}", t.notification),
+        _r(f"{v1}/notifications/{{id}}/dismiss", t.dismiss, ["POST"]),
+        _r("/api/v2/notifications", t.grouped),
+        _r("/api/v2/notifications/unread_count", t.unread_count),
+        _r("/api/v2/notifications/policy", i.notification_policy),
+        _r(f"{v1}/markers", t.markers),
+        _r(f"{v1}/markers", t.set_markers, ["POST"]),
+        # Features not built yet: the empty answers Mastodon gives when there is nothing.
+        _r(f"{v1}/lists", i.empty_list("read:lists")),
+        _r(f"{v1}/followed_tags", i.empty_list("read:follows")),
+        _r(f"{v1}/filters", i.empty_list("read:filters")),
+        _r("/api/v2/filters", i.empty_list("read:filters")),
+        _r(f"{v1}/conversations", i.empty_list("read:statuses")),
+        _r(f"{v1}/announcements", i.empty_list(public=True)),
+        _r(f"{v1}/trends/tags", i.empty_list(public=True)),
+        _r(f"{v1}/trends/statuses", i.empty_list(public=True)),
+        _r(f"{v1}/trends/links", i.empty_list(public=True)),
+        _r("/api/v2/suggestions", i.empty_list("read")),
+        _r(f"{v1}/directory", i.empty_list(public=True)),
+        _r(f"{v1}/endorsements", i.empty_list("read:accounts")),
+        _r(f"{v1}/featured_tags", i.empty_list("read:accounts")),
+        _r(f"{v1}/featured_tags/suggestions", i.empty_list("read:accounts")),
+        # Anything else under /api answers JSON, not the HTML 404 page.
+        Route("/api/{rest:path}", not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+    ]
+
+
+__all__ = ["ApiEdge", "routes", "error"]

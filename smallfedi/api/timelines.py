@@ -1,0 +1,168 @@
+"""Timelines: home, public (local/remote), hashtag; and notifications (v1, and v2 with each
+notification its own group)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from smallfedi.api import entities
+from smallfedi.api.http import JSON, endpoint, link_header, limit_of
+from smallfedi.api.params import Params
+from smallfedi.api.statuses import path_id
+from smallfedi.core import notifications as core_notifications
+from smallfedi.core import timelines
+from smallfedi.core.errors import NotFound
+
+
+async def _render_page(request: Request, page) -> Response:
+    ctx = await entities.context(request.app.state.instance)
+    return JSON([entities.status(ctx, v) for v in page.items], headers=link_header(request, page))
+
+
+def _bounds(params: Params) -> dict:
+    return {"max_id": params.id("max_id"), "since_id": params.id("since_id"), "min_id": params.id("min_id"),
+            "limit": limit_of(params)}
+
+
+@endpoint("read:statuses")
+async def home(request: Request, params: Params) -> Response:
+    page = await timelines.home(request.app.state.instance, **_bounds(params))
+    return await _render_page(request, page)
+
+
+@endpoint("read:statuses", public=True)
+async def public(request: Request, params: Params) -> Response:
+    local = True if params.bool("local") else (False if params.bool("remote") else None)
+    if params.bool("only_media"):
+        return JSON([])  # no attachments are stored yet
+    page = await timelines.statuses(request.app.state.instance, request.state.is_owner, local=local,
+                                    **_bounds(params))
+    return await _render_page(request, page)
+
+
+@endpoint("read:statuses", public=True)
+async def tag(request: Request, params: Params) -> Response:
+    name = request.path_params["tag"].lstrip("#").lower()
+    local = True if params.bool("local") else (False if params.bool("remote") else None)
+    if params.bool("only_media"):
+        return JSON([])
+    page = await timelines.statuses(request.app.state.instance, request.state.is_owner, local=local, tag=name,
+                                    **_bounds(params))
+    return await _render_page(request, page)
+
+
+def _types(params: Params) -> tuple[set[str] | None, set[str]]:
+    wanted = {str(t) for t in params.list("types")} or None
+    excluded = {str(t) for t in params.list("exclude_types")}
+    return wanted, excluded
+
+
+async def _notification_page(request: Request, params: Params):
+    inst = request.app.state.instance
+    wanted, excluded = _types(params)
+    account_id = params.id("account_id")
+    return await core_notifications.page(inst, types=wanted, exclude_types=excluded, account_id=account_id,
+                                         **_bounds(params))
+
+
+async def _render_notifications(request: Request, page) -> list[dict]:
+    inst = request.app.state.instance
+    ctx = await entities.context(inst)
+    statuses = [n.status for n in page.items if n.status is not None]
+    by_id = {v.status.id: v for v in await timelines.hydrate(inst, statuses)}
+    return [entities.notification(ctx, n, by_id.get(n.status.id) if n.status else None) for n in page.items
+            if n.status is None or n.status.id in by_id]
+
+
+@endpoint("read:notifications")
+async def notifications(request: Request, params: Params) -> Response:
+    page = await _notification_page(request, params)
+    return JSON(await _render_notifications(request, page), headers=link_header(request, page))
+
+
+@endpoint("read:notifications")
+async def notification(request: Request, params: Params) -> Response:
+    inst = request.app.state.instance
+    found = await core_notifications.get(inst, path_id(request))
+    rendered = await _render_notifications(request, type("P", (), {"items": [found]})())
+    if not rendered:
+        raise NotFound("Record not found")
+    return JSON(rendered[0])
+
+
+@endpoint("write:notifications")
+async def dismiss(request: Request, params: Params) -> Response:
+    await core_notifications.dismiss(request.app.state.instance, path_id(request))
+    return JSON({})
+
+
+@endpoint("write:notifications")
+async def clear(request: Request, params: Params) -> Response:
+    await core_notifications.clear(request.app.state.instance)
+    return JSON({})
+
+
+@endpoint("read:notifications")
+async def unread_count(request: Request, params: Params) -> Response:
+    inst = request.app.state.instance
+    from smallfedi.core import marks
+
+    marker = (await marks.markers(inst)).get("notifications")
+    count = await core_notifications.count_after(inst, marker["last_read_id"] if marker else 0, limit=1000)
+    return JSON({"count": count})
+
+
+@endpoint("read:notifications")
+async def grouped(request: Request, params: Params) -> Response:
+    """v2: every notification is its own group, which Mastodon allows and apps accept."""
+    page = await _notification_page(request, params)
+    rendered = await _render_notifications(request, page)
+    accounts, statuses, groups = {}, {}, []
+    for n in rendered:
+        accounts[n["account"]["id"]] = n["account"]
+        if n["status"] is not None:
+            statuses[n["status"]["id"]] = n["status"]
+        groups.append({
+            "group_key": n["group_key"],
+            "notifications_count": 1,
+            "type": n["type"],
+            "most_recent_notification_id": int(n["id"]),  # a number here, as Mastodon sends it
+            "page_min_id": n["id"],
+            "page_max_id": n["id"],
+            "latest_page_notification_at": n["created_at"],
+            "sample_account_ids": [n["account"]["id"]],
+            "status_id": n["status"]["id"] if n["status"] else None,
+        })
+    return JSON({"accounts": list(accounts.values()), "statuses": list(statuses.values()),
+                 "notification_groups": groups}, headers=link_header(request, page))
+
+
+def _marker_json(found: dict) -> dict:
+    return {name: {"last_read_id": str(m["last_read_id"]), "version": m["version"], "updated_at": m["updated_at"]}
+            for name, m in found.items()}
+
+
+@endpoint("read:statuses")
+async def markers(request: Request, params: Params) -> Response:
+    from smallfedi.core import marks
+
+    wanted = {str(t) for t in params.list("timeline")} or {"home", "notifications"}
+    found = await marks.markers(request.app.state.instance)
+    return JSON(_marker_json({k: v for k, v in found.items() if k in wanted}))
+
+
+@endpoint("write:statuses")
+async def set_markers(request: Request, params: Params) -> Response:
+    from smallfedi.core import marks
+    from smallfedi.core.errors import BadRequest
+
+    positions = {}
+    for name in ("home", "notifications"):
+        raw = params.dict(name).get("last_read_id")
+        if raw is not None:
+            if not str(raw).isdigit():
+                raise BadRequest("last_read_id must be an id")
+            positions[name] = int(raw)
+    found = await marks.set_markers(request.app.state.instance, positions)
+    return JSON(_marker_json({k: v for k, v in found.items() if k in positions}))
