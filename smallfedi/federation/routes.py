@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from smallfedi.core import following, reading
+from smallfedi.core import following, marks, reading
 from smallfedi.core.errors import DomainError, Gone, NotFound
 from smallfedi.federation import documents as docs
 from smallfedi.federation.inbox import Rejected, inbox, verify_signed_request
@@ -187,8 +187,14 @@ async def featured(request: Request) -> Response:
     _check_user(request)
     inst = request.app.state.instance
     uri = f"{inst.actor_uri()}/collections/featured"
+    # The owner's pinned posts (at most five), as Mastodon shows them on a remote profile.
+    page = await marks.marked_page(inst, "pins", limit=marks.MAX_PINS)
+    items = []
+    for _, status in page.items:
+        if status.visibility in ("public", "unlisted"):
+            items.append(docs.status_to_note(inst, status, await _mentioned(inst, status.id)))
     return ActivityJSONResponse({"@context": docs.CONTEXT, "id": uri, "type": "OrderedCollection",
-                                 "totalItems": 0, "orderedItems": []})
+                                 "totalItems": len(items), "orderedItems": items})
 
 
 # Endpoints whose path the HTML face shares; app.py negotiates between the two.

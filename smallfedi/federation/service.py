@@ -116,6 +116,15 @@ class FederationService:
                 raise RemoteError(f"{key_id} is not a key of an actor")
             actor_uri = owner
             doc = await fetch_object(self.client, actor_uri, auth=self.auth)
+        elif not doc.get("inbox"):
+            # GoToSocial answers a key id with a stub of the actor (id, key, no inbox):
+            # the whole actor lives at its id.
+            key = doc.get("publicKey")
+            owner = key.get("owner") if isinstance(key, dict) else None
+            actor_uri = owner if isinstance(owner, str) else actor_uri
+            if not same_origin(actor_uri, url):
+                raise RemoteError(f"{key_id} is not a key of an actor")
+            doc = await fetch_object(self.client, actor_uri, auth=self.auth)
         try:
             account = await remote.remember_actor(self.inst, actor_info(doc))
         except ParseError as exc:

@@ -449,3 +449,20 @@ async def test_unknown_activity_ids_are_404(alice):
     for path in ("/activities/1", "/activities/nothing", "/activities/%2e%2e"):
         response = await alice.get(path, headers=AP)
         assert response.status_code == 404, path
+
+
+async def test_featured_holds_the_pinned_posts(alice):
+    from smallfedi.core import marks
+
+    pinned = await posting.publish(inst(alice), Draft("pinned for all to see"))
+    await posting.publish(inst(alice), Draft("not pinned"))
+    secret = await posting.publish(inst(alice), Draft("followers only", visibility="private"))
+    await marks.pin(inst(alice), pinned.id)
+    with pytest.raises(Exception):
+        await marks.pin(inst(alice), secret.id)  # only public and unlisted posts can be pinned
+    doc = await get_ap(alice, f"{ACTOR}/collections/featured")
+    assert doc["totalItems"] == 1
+    assert [n["id"] for n in doc["orderedItems"]] == [pinned.uri]
+    assert doc["orderedItems"][0]["type"] == "Note"
+    await marks.pin(inst(alice), pinned.id, False)
+    assert (await get_ap(alice, f"{ACTOR}/collections/featured"))["orderedItems"] == []
