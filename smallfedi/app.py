@@ -113,7 +113,9 @@ def build_routes() -> list:
         if isinstance(route, Route) and route.path in ap_for_path and "GET" in (route.methods or ()):
             route.endpoint = negotiate(ap_for_path[route.path], route.endpoint)
             route.app = request_response(route.endpoint)
-    return [*discovery.routes(), *ap_routes.routes(), *api_routes.routes(), *html]
+    from smallfedi.api import streaming
+
+    return [*discovery.routes(), *ap_routes.routes(), *streaming.routes(), *api_routes.routes(), *html]
 
 
 def create_app(config: Config, transport=None, deliver: bool = True) -> Starlette:

@@ -10,6 +10,7 @@ import logging
 
 from smallfedi.config import Config
 from smallfedi.core.errors import DomainError
+from smallfedi.core.events import EventBus
 from smallfedi.core.models import Account
 from smallfedi.core.ports import Federation
 from smallfedi.core.throttle import Throttle
@@ -33,6 +34,7 @@ class Instance:
         self.login_throttle = Throttle(limit=5, window_seconds=15 * 60)
         self._owner: Account | None = None
         self.secret_key = ""
+        self.events = EventBus()
         # The federation face's implementation of core.ports.Federation, set by the app.
         self.federation: Federation = None  # type: ignore[assignment]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from smallfedi.core.errors import Invalid
+from smallfedi.core.events import emit
 from smallfedi.core.instance import Instance
 from smallfedi.core.models import Account, Status
 from smallfedi.core.reading import load_status
@@ -55,6 +56,7 @@ async def reblog(inst: Instance, status_id: int) -> Status:
         })
         boost = Status.from_row(await statuses_store.get_in(tx, boost_id))
         await inst.federation.publish_announce(tx, boost, status, author)
+        emit(inst, "status", boost_id)
     return boost
 
 
@@ -66,6 +68,7 @@ async def unreblog(inst: Instance, status_id: int) -> Status:
     boost = Status.from_row(existing)
     async with inst.db.transaction() as tx:
         await statuses_store.delete(tx, boost.id, boost.uri, utcnow())
+        emit(inst, "delete", boost.id)
         await inst.federation.publish_undo_announce(tx, boost, status, author)
     return status
 

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from smallfedi.core.errors import DomainError, Forbidden, Invalid, NotFound
+from smallfedi.core.events import emit
 from smallfedi.core.instance import Instance
 from smallfedi.core.models import VISIBILITIES, Account, Status
 from smallfedi.core.reading import load_status
@@ -108,6 +109,7 @@ async def publish(inst: Instance, draft: Draft) -> Status:
         await statuses_store.replace_tags(tx, status_id, rendered.tags)
         status = Status.from_row(await statuses_store.get_in(tx, status_id))
         await inst.federation.publish_status(tx, status, recipients)
+        emit(inst, "status", status_id)
     return await load_status(inst, status_id)
 
 
@@ -145,6 +147,7 @@ async def edit(inst: Instance, status_id: int, draft: Draft) -> Status:
         await statuses_store.replace_mentions(tx, status_id, [(a.acct(inst.config.domain), a.id) for a in recipients])
         await statuses_store.replace_tags(tx, status_id, rendered.tags)
         await inst.federation.publish_edit(tx, Status.from_row(updated), recipients)
+        emit(inst, "status.update", status_id)
     return await load_status(inst, status_id)
 
 
@@ -161,6 +164,7 @@ async def delete(inst: Instance, status_id: int) -> Status:
     recipients = await _previous_recipients(inst, status_id)
     async with inst.db.transaction() as tx:
         await statuses_store.delete(tx, status_id, status.uri, utcnow())
+        emit(inst, "delete", status_id)
         if status.reblog_of_id is None:
             await inst.federation.publish_delete(tx, status, recipients)
         else:

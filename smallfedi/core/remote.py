@@ -13,6 +13,7 @@ import sqlite3
 from datetime import datetime, timezone
 
 from smallfedi.core.errors import NotFound
+from smallfedi.core.events import emit
 from smallfedi.core.instance import Instance
 from smallfedi.core.models import Account, ActorInfo, NoteInfo, Status
 from smallfedi.core.reading import load_status
@@ -50,7 +51,9 @@ async def account_by_uri(inst: Instance, uri: str) -> Account | None:
 
 async def _notify(tx, inst: Instance, type_: str, account: Account, status_id: int | None = None,
                   emoji: str | None = None) -> None:
-    await interactions_store.add_notification(tx, inst.ids.next(), type_, account.id, status_id, utcnow(), emoji)
+    notification_id = inst.ids.next()
+    await interactions_store.add_notification(tx, notification_id, type_, account.id, status_id, utcnow(), emoji)
+    emit(inst, "notification", notification_id)
 
 
 # Follows
@@ -157,6 +160,7 @@ async def receive_note(inst: Instance, note: NoteInfo, author: Account) -> Statu
                     "edited_at": note.updated,
                 })
                 await statuses_store.replace_tags(tx, status_id, note.tags)
+                emit(inst, "status", status_id)
                 if mentions_owner or (parent is not None and parent["account_id"] == inst.owner.id):
                     await _notify(tx, inst, "mention", author, status_id)
             return await load_status(inst, status_id)
@@ -179,6 +183,7 @@ async def receive_note_update(inst: Instance, note: NoteInfo, author: Account) -
             sensitive=note.sensitive, language=note.language, edited_at=note.updated or utcnow())
         await statuses_store.insert_edit(tx, inst.ids.next(), await statuses_store.get_in(tx, row["id"]))
         await statuses_store.replace_tags(tx, row["id"], note.tags)
+        emit(inst, "status.update", row["id"])
     return True
 
 
@@ -189,6 +194,7 @@ async def receive_delete(inst: Instance, actor: Account, object_uri: str) -> boo
         return False
     async with inst.db.transaction() as tx:
         await statuses_store.delete(tx, row["id"], row["uri"], utcnow())
+        emit(inst, "delete", row["id"])
     return True
 
 
@@ -238,6 +244,7 @@ async def receive_announce(inst: Instance, actor: Account, original: Status, ann
             "id": status_id, "uri": announce_uri, "url": announce_uri, "account_id": actor.id, "local": 0,
             "reblog_of_id": original.id, "visibility": visibility, "created_at": published,
         })
+        emit(inst, "status", status_id)
         if original.account_id == inst.owner.id:
             await _notify(tx, inst, "reblog", actor, original.id)
 
@@ -249,6 +256,7 @@ async def receive_undo_announce(inst: Instance, actor: Account, announce_uri: st
     async with inst.db.transaction() as tx:
         await interactions_store.remove_notifications(tx, "reblog", actor.id, row["reblog_of_id"])
         await statuses_store.delete(tx, row["id"], row["uri"], utcnow())
+        emit(inst, "delete", row["id"])
 
 
 async def status_by_uri(inst: Instance, uri: str) -> Status:

@@ -165,3 +165,10 @@ async def notifications(inst: Instance, *, max_id: int | None = None, limit: int
                           status=statuses.get(r["status_id"]), created_at=r["created_at"], emoji=r["emoji"])
              for r in rows if r["account_id"] in accounts]
     return Page(items=items, next_max_id=items[-1].id if len(rows) == limit and items else None)
+
+
+async def in_home(inst: Instance, status: Status) -> bool:
+    """Would this post show on the owner's home timeline (the owner's or a followed account's)?"""
+    if status.account_id == inst.owner.id:
+        return True
+    return await statuses_store.author_followed(inst.db, inst.owner.id, status.account_id)

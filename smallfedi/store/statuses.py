@@ -262,3 +262,10 @@ async def tags_starting(db: Database, prefix: str, limit: int, offset: int = 0) 
         "SELECT name FROM status_tags WHERE name >= ? AND name < ? GROUP BY name ORDER BY count(*) DESC, name"
         " LIMIT ? OFFSET ?", (prefix, prefix + "\uffff", limit, offset))
     return [r[0] for r in rows]
+
+
+async def author_followed(db: Database, owner_id: int, account_id: int) -> bool:
+    return bool(await db.fetchval(
+        "SELECT 1 FROM follows f JOIN accounts a ON a.id = f.target_id"
+        " WHERE f.follower_id = ? AND f.target_id = ? AND f.accepted = 1 AND a.blocked = 0",
+        (owner_id, account_id)))
