@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from smallfedi import __version__
+from smallfedi import MASTODON_API_VERSION, __version__
 from smallfedi.core import reading
 from smallfedi.core.errors import BadRequest, DomainError, NotFound
 from smallfedi.core.instance import Instance
@@ -164,7 +164,10 @@ async def nodeinfo_document(inst: Instance, version: str) -> dict:
             # What a visitor can count on the profile: public posts.
             "localPosts": await reading.post_count(inst, viewer_is_owner=False),
         },
-        "metadata": {"nodeName": inst.owner.display_name or inst.config.domain},
+        # Clients that know only certain servers (megalodon: Whalebird, Fedistar) accept an
+        # unknown name when the upstream says which API it speaks.
+        "metadata": {"nodeName": inst.owner.display_name or inst.config.domain,
+                     "upstream": {"name": "mastodon", "version": MASTODON_API_VERSION}},
     }
 
 

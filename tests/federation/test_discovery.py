@@ -233,7 +233,8 @@ async def test_nodeinfo_discovery_leads_to_valid_documents(tmp_path, url):
             assert doc["services"] == {"inbound": [], "outbound": ["atom1.0", "rss2.0"]}
             assert doc["openRegistrations"] is False
             assert doc["usage"] == {"users": {"total": 1, "activeMonth": 1, "activeHalfyear": 1}, "localPosts": 2}
-            assert doc["metadata"] == {"nodeName": url.split("://")[1]}
+            assert doc["metadata"] == {"nodeName": url.split("://")[1],
+                                       "upstream": {"name": "mastodon", "version": "4.3.0"}}
 
 
 async def test_nodeinfo_names_the_node_after_the_owner(tmp_path):

@@ -1,0 +1,93 @@
+"""The client API as JavaScript apps use it: masto (masto.js, in Elk and Phanpy) and megalodon
+(Whalebird, Fedistar), both from npm, against a real `smallfedi serve` on loopback.
+
+js/clients.mjs signs each library in through OAuth (the browser step played with fetch: the
+authorise page, the password, Allow) and makes the calls those apps make; it prints one JSON line
+per check and stops at the first failure. The npm packages go to .cache/api/js under the
+repository (ignored by git), once per package-lock (`npm ci`, no install scripts); later runs
+reuse them and need no network.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import need
+
+HERE = Path(__file__).parent
+SOURCE = HERE / "js"
+REPO = HERE.parent.parent
+CACHE = REPO / ".cache" / "api" / "js"
+RUN_TIMEOUT = 120  # seconds; a run takes a few when things work
+LOCKED = ("package.json", "package-lock.json")
+
+
+def install_clients() -> tuple[Path, float]:
+    """The packages into the cache (`npm ci` when the lock changed) and clients.mjs next to them.
+    Returns the folder and the seconds the install took (0 when cached)."""
+    stamp_value = hashlib.sha256(b"".join((SOURCE / name).read_bytes() for name in LOCKED)).hexdigest()
+    stamp = CACHE / ".installed"
+    started = time.monotonic()
+    took = 0.0
+    CACHE.parent.mkdir(parents=True, exist_ok=True)
+    with open(CACHE.parent / "js.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not (stamp.exists() and stamp.read_text() == stamp_value
+                    and (CACHE / "node_modules" / "masto").is_dir()
+                    and (CACHE / "node_modules" / "megalodon").is_dir()):
+                CACHE.mkdir(parents=True, exist_ok=True)
+                stamp.unlink(missing_ok=True)
+                for name in LOCKED:
+                    shutil.copyfile(SOURCE / name, CACHE / name)
+                # No install scripts: neither library needs one, and nothing may download past the registry.
+                result = subprocess.run(["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"], cwd=CACHE,
+                                        capture_output=True, text=True, timeout=600)
+                if result.returncode != 0:
+                    raise AssertionError(f"npm ci failed:\n{result.stdout}\n{result.stderr}")
+                stamp.write_text(stamp_value)
+                took = time.monotonic() - started
+            shutil.copyfile(SOURCE / "clients.mjs", CACHE / "clients.mjs")  # next to its node_modules
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return CACHE, took
+
+
+@pytest.fixture(scope="session")
+def js_clients() -> Path:
+    need(shutil.which("node") is not None and shutil.which("npm") is not None,
+         "Node and npm are not installed (they run masto and megalodon)")
+    folder, took = install_clients()
+    print(f"\nmasto and megalodon ready in {took:.1f} s (0 = cached)")
+    return folder
+
+
+def test_masto_and_megalodon_sign_in_post_and_read(js_clients, server):
+    # Its own process group, so a run that hangs is ended with everything it started.
+    process = subprocess.Popen(["node", "clients.mjs", server.url, server.password], cwd=js_clients,
+                               env={**os.environ, "NODE_NO_WARNINGS": "1"}, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = process.communicate(timeout=RUN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        out, err = process.communicate()
+    log = (server.folder / "serve.log").read_text(errors="replace")
+    why = f"--- clients.mjs ({process.returncode})\n{out}\n{err[-5000:]}\n--- the server's log\n{log[-10000:]}"
+    assert process.returncode == 0, why
+    lines = [json.loads(line) for line in out.splitlines() if line.strip()]
+    assert lines and all(line["ok"] for line in lines), why
+    assert lines[-1] == {"client": "-", "check": "all", "ok": True}, why
+    checked = {line["client"] for line in lines}
+    assert {"masto", "megalodon"} <= checked, why
+    assert "Traceback" not in log, why
