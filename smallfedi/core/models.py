@@ -41,6 +41,7 @@ class Account:
     updated_at: str
     followers_url: str | None = None
     blocked: bool = False  # by the owner
+    blocks_owner: bool = False  # they sent the owner a Block
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> "Account":
@@ -55,6 +56,7 @@ class Account:
             public_key_pem=row["public_key_pem"], created_at=row["created_at"], updated_at=row["updated_at"],
             followers_url=row["followers_url"] if "followers_url" in row.keys() else None,
             blocked=bool(row["blocked"]) if "blocked" in row.keys() else False,
+            blocks_owner=bool(row["blocks_owner"]) if "blocks_owner" in row.keys() else False,
         )
 
     @property

@@ -161,6 +161,8 @@ async def receive_note(inst: Instance, note: NoteInfo, author: Account) -> Statu
                 })
                 await statuses_store.replace_tags(tx, status_id, note.tags)
                 emit(inst, "status", status_id)
+                # Replies that came before this post now hang under it.
+                await statuses_store.attach_orphan_replies(tx, status_id, note.uri, author.id)
                 if mentions_owner or (parent is not None and parent["account_id"] == inst.owner.id):
                     await _notify(tx, inst, "mention", author, status_id)
             return await load_status(inst, status_id)

@@ -175,7 +175,8 @@ class FederationService:
             inboxes += await follows_store.follower_inboxes_in(tx, self.inst.owner.id)
         # The shared inbox when there is one (Mastodon's preferred_inbox_url): a mentioned account's
         # server that also hosts followers then gets the activity once, not once per inbox.
-        inboxes += [a.shared_inbox_url or a.inbox_url for a in mentioned if not a.local]
+        # Someone who blocked the owner gets nothing more from the owner, mentioned or not.
+        inboxes += [a.shared_inbox_url or a.inbox_url for a in mentioned if not a.local and not a.blocks_owner]
         return inboxes
 
     async def publish_status(self, tx, status: Status, mentioned: list[Account]) -> None:

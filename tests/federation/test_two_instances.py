@@ -217,9 +217,12 @@ async def test_block_and_being_blocked(net):
     assert await following.counts(inst(alice)) == (0, 0)
     assert await following.counts(inst(bob)) == (0, 0)
     assert await inst(bob).db.fetchval("SELECT blocks_owner FROM accounts WHERE id = ?", (account.id,)) == 1
-    # Bob's activities are accepted and dropped.
+    # Bob's server sends nothing more to alice, even a post that mentions her.
+    sent_before = sum(1 for r in net.router.requests if r.method == "POST" and r.url.netloc == b"127.0.0.1:9101")
     await posting.publish(inst(bob), Draft(text="@alice@127.0.0.1:9101 hello?"))
     await net.settle()
+    assert sent_before == sum(1 for r in net.router.requests
+                              if r.method == "POST" and r.url.netloc == b"127.0.0.1:9101")
     assert "mention" not in await notification_types(alice)
     await following.unblock(inst(alice), bob_on_alice.id)
     await net.settle()
@@ -235,3 +238,22 @@ async def test_two_actors_with_one_handle_are_both_kept(net):
         await remote.remember_actor(alice, ActorInfo(uri=f"https://r.example/{path}", username="x",
                                                      domain="r.example", inbox_url=f"https://r.example/{path}/inbox"))
     assert await alice.db.fetchval("SELECT count(*) FROM accounts WHERE username = 'x'") == 2
+
+
+async def test_a_reply_stored_before_its_parent_attaches_when_the_parent_arrives(net):
+    from smallfedi.core import remote
+    from smallfedi.core.models import ActorInfo, NoteInfo
+
+    alice = inst(net.clients["alice"])
+    author = await remote.remember_actor(alice, ActorInfo(uri="https://r.example/users/x", username="x",
+                                                          domain="r.example", inbox_url="https://r.example/inbox"))
+    parent_uri = "https://r.example/notes/1"
+    child = await remote.receive_note(alice, NoteInfo(
+        uri="https://r.example/notes/2", author_uri=author.uri, content="<p>a reply</p>",
+        published="2026-01-01T00:00:01.000Z", visibility="public", in_reply_to_uri=parent_uri), author)
+    assert child.in_reply_to_id is None
+    parent = await remote.receive_note(alice, NoteInfo(
+        uri=parent_uri, author_uri=author.uri, content="<p>the parent</p>",
+        published="2026-01-01T00:00:00.000Z", visibility="public"), author)
+    _, _, descendants = await timelines.thread(alice, parent.id, True)
+    assert [v.status.uri for v in descendants] == ["https://r.example/notes/2"]
