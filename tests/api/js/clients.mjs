@@ -9,7 +9,19 @@
 
 import { createHash, randomBytes } from "node:crypto";
 
-import { createOAuthAPIClient, createRestAPIClient } from "masto";
+import { createOAuthAPIClient, createRestAPIClient, createStreamingAPIClient } from "masto";
+import WebSocket from "ws";
+
+// masto 8's streaming client expects what Node 22 and browsers have: a global WebSocket and
+// Promise.withResolvers. Node 20 has neither; give it the `ws` package's class and a shim.
+globalThis.WebSocket ??= WebSocket;
+if (!Promise.withResolvers) {
+  Promise.withResolvers = function withResolvers() {
+    let resolve, reject;
+    const promise = new this((res, rej) => { resolve = res; reject = rej; });
+    return { promise, resolve, reject };
+  };
+}
 import generator, { detector } from "megalodon";
 
 const BASE = (process.env.BASE || process.argv[2] || "").replace(/\/+$/, "");
@@ -334,6 +346,38 @@ async function masto() {
     const keys = Object.keys(preferences);
     expect(keys.some((k) => /visibility/i.test(k)), `keys: ${keys.join(", ")}`);
     return result(preferences, { keys });
+  });
+
+  await check(C, "streaming: user.subscribe() receives a new post (token as subprotocol)", async () => {
+    const instance = await api.v2.instance.fetch();
+    const streaming = createStreamingAPIClient({
+      streamingApiUrl: instance.configuration.urls.streaming,
+      accessToken: token.accessToken,
+      implementation: WebSocket,
+    });
+    const subscription = streaming.user.subscribe();
+    const iterator = subscription[Symbol.asyncIterator]();
+    let pending = iterator.next(); // masto connects (after a back-off pause) and then subscribes
+    // The moment it is subscribed is not observable: post every 700 ms until one arrives.
+    const posted = new Set();
+    const poster = setInterval(async () => {
+      if (posted.size < 10) posted.add((await api.v1.statuses.create({ status: "Streamed to masto" })).id);
+    }, 700);
+    try {
+      for (;;) {
+        const { value: event, done } = await pending;
+        pending = iterator.next();
+        expect(!done, "the stream ended before a post arrived");
+        if (event.event === "update" && posted.has(event.payload.id)) {
+          expect(event.payload.account?.acct === me.acct, `update for ${event.payload.account?.acct}`);
+          return result(null, { event: event.event, id: event.payload.id, posts: posted.size });
+        }
+      }
+    } finally {
+      clearInterval(poster);
+      subscription.unsubscribe();
+      streaming.close();
+    }
   });
 
   await check(C, "oauth.revoke, then the token is refused", async () => {
