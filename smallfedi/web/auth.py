@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import secrets as pysecrets
 from functools import wraps
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -74,7 +75,7 @@ def owner_only(endpoint):
     @wraps(endpoint)
     async def wrapper(request: Request) -> Response:
         if not await load_viewer(request):
-            target = request.url.path
-            return RedirectResponse(f"/login?next={target}", status_code=303)
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
         return await endpoint(request)
     return wrapper

@@ -50,6 +50,7 @@ def routes() -> list[BaseRoute]:
         _page("/oauth/authorize", authorize.authorize, ["POST"]),
         _page("/notifications", social.notifications),
         _page("/follow", social.follow_page),
+        _page("/authorize_interaction", social.authorize_interaction),
         _page("/follow", social.follow, ["POST"]),
         _page("/followers", social.followers_page),
         _page("/following", social.following_page),

@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from smallfedi.core import following, interactions, timelines
+from smallfedi.core.lookup import lookup
 from smallfedi.core.errors import DomainError, NotFound
 from smallfedi.core.models import Account
 from smallfedi.store import accounts as accounts_store
@@ -133,3 +134,16 @@ async def following_page(request: Request) -> Response:
     inst = request.app.state.instance
     rows = await following.list_following(inst, max_id=id_param(request, "max_id"))
     return render(request, "people.html", {"title": "Following", "people": rows})
+
+
+@owner_only
+async def authorize_interaction(request: Request) -> Response:
+    """Another server's "follow" or "reply" button sent the owner here with a handle or an address."""
+    query = request.query_params.get("uri", "")[:2000]
+    try:
+        found = await lookup(request.app.state.instance, query)
+    except DomainError as exc:
+        return render(request, "follow.html", {"query": query, "error": exc.message}, status_code=exc.status)
+    if isinstance(found, Account):
+        return see_other(found.url if found.local else f"/accounts/{found.id}")
+    return see_other(f"/statuses/{found.id}")

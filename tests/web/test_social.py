@@ -113,3 +113,25 @@ async def test_social_pages_are_for_the_owner_only(pair):
     for path in ("/notifications", "/follow", "/followers", "/following", "/accounts/1", "/statuses/1"):
         response = await alice.get(path)
         assert response.status_code == 303 and response.headers["location"].startswith("/login"), path
+
+
+async def test_authorize_interaction_opens_the_account_or_the_post(pair):
+    """WebFinger's subscribe template: another server's follow or reply button lands here."""
+    net, alice, bob = pair
+    where = await publish(bob, "a post to answer")
+    post_url = f"http://127.0.0.1:9102{where}" if where.startswith("/") else where
+    r = await alice.get("/authorize_interaction", params={"uri": "acct:bob@127.0.0.1:9102"})
+    assert r.status_code == 303 and r.headers["location"].startswith("/accounts/")
+    page = await alice.get(r.headers["location"])
+    assert "bob" in page.text
+    r = await alice.get("/authorize_interaction", params={"uri": post_url})
+    assert r.status_code == 303 and r.headers["location"].startswith("/statuses/"), r.text
+    assert "a post to answer" in (await alice.get(r.headers["location"])).text
+    r = await alice.get("/authorize_interaction", params={"uri": "nonsense"})
+    assert r.status_code in (400, 404, 422) and "<form" in r.text
+    alice.cookies.clear()
+    r = await alice.get("/authorize_interaction", params={"uri": "acct:bob@127.0.0.1:9102"})
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    # Signed in, the owner comes back to the same question.
+    login_page = await alice.get(r.headers["location"])
+    assert 'value="/authorize_interaction?uri=acct' in login_page.text
