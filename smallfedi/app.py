@@ -49,18 +49,27 @@ class LimitsAndHeaders:
             return
         seen = 0
         started = False
+        over = False
 
         async def limited_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, over
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_body:
+                    over = True
                     raise BodyTooLarge()
             return message
 
         async def send_with_headers(message: Message) -> None:
             nonlocal started
+            if over:
+                # A body parser caught BodyTooLarge and answered something else (a 400 about an
+                # unreadable form): the answer is 413 all the same.
+                if not started:
+                    started = True
+                    await _too_large(scope, receive, send)
+                return
             if message["type"] == "http.response.start":
                 started = True
                 names = {k.lower() for k, _ in message.get("headers", [])}
@@ -75,9 +84,26 @@ class LimitsAndHeaders:
                 await _too_large(scope, receive, send)
 
 
+# Paths whose every answer is JSON, errors included (masto.js refuses anything else).
+JSON_PREFIXES = ("/api/", "/oauth/token", "/oauth/revoke", "/.well-known/oauth-authorization-server")
+
+
+def is_json_path(path: str) -> bool:
+    return path.startswith(JSON_PREFIXES)
+
+
+def json_error(status: int, message: str, headers: dict | None = None) -> Response:
+    from smallfedi.api.http import error
+
+    return error(status, message, headers=headers)
+
+
 async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
-    response = PlainTextResponse("The request body is too large.", status_code=413,
-                                 headers={"connection": "close"})
+    message = "The request body is too large."
+    if is_json_path(scope["path"]):
+        response = json_error(413, message, {"connection": "close"})
+    else:
+        response = PlainTextResponse(message, status_code=413, headers={"connection": "close"})
     await response(scope, receive, send)
 
 
@@ -113,9 +139,19 @@ def build_routes() -> list:
         if isinstance(route, Route) and route.path in ap_for_path and "GET" in (route.methods or ()):
             route.endpoint = negotiate(ap_for_path[route.path], route.endpoint)
             route.app = request_response(route.endpoint)
-    from smallfedi.api import streaming
+    from smallfedi.api import push, streaming
 
-    return [*discovery.routes(), *ap_routes.routes(), *streaming.routes(), *api_routes.routes(), *html]
+    return [*discovery.routes(), *ap_routes.routes(), *streaming.routes(), *push.routes(), *api_routes.routes(),
+            *html]
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route answers at this path (one path may have a route per method)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.methods and route.path_regex.match(request.url.path):
+            methods |= route.methods
+    return ", ".join(sorted(methods))
 
 
 def create_app(config: Config, transport=None, deliver: bool = True) -> Starlette:
@@ -143,16 +179,21 @@ def create_app(config: Config, transport=None, deliver: bool = True) -> Starlett
             await instance.close()
 
     async def http_error(request: Request, exc: HTTPException) -> Response:
-        if request.url.path.startswith(("/api/", "/oauth/token", "/oauth/revoke")):
-            from smallfedi.api.http import error
-
-            return error(exc.status_code, "Record not found" if exc.status_code == 404 else str(exc.detail))
+        if is_json_path(request.url.path):
+            headers = dict(exc.headers or {})
+            if exc.status_code == 405:
+                headers["Allow"] = _allowed_methods(request)
+            return json_error(exc.status_code, "Record not found" if exc.status_code == 404 else str(exc.detail),
+                              headers)
         return error_page(request, exc.status_code, exc.detail if exc.status_code != 404 else
                           "There is nothing at this address.")
 
     async def server_error(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return PlainTextResponse("Something went wrong on our side; it has been logged.", status_code=500)
+        message = "Something went wrong on our side; it has been logged."
+        if is_json_path(request.url.path):
+            return json_error(500, message)
+        return PlainTextResponse(message, status_code=500)
 
     app = Starlette(
         routes=build_routes(),

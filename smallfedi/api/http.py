@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from functools import wraps
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -88,7 +88,8 @@ def link_header(request: Request, page: Page, limit: int | None = None) -> dict:
     (limit above all: clients follow the URL as given). No header on an empty page."""
     if not page.items:
         return {}
-    base = f"{request.app.state.instance.base_url}{request.url.path}"
+    # The path percent-encoded: a header is Latin-1, and a hashtag may be any script.
+    base = f"{request.app.state.instance.base_url}{quote(request.url.path)}"
     kept = [(k, v) for k, v in request.query_params.multi_items()
             if k not in ("max_id", "min_id", "since_id")]
     links = []
@@ -102,7 +103,3 @@ def link_header(request: Request, page: Page, limit: int | None = None) -> dict:
 def limit_of(params: Params, default: int = 20, maximum: int = 40) -> int:
     value = params.int("limit", default) or default
     return max(1, min(maximum, value))
-
-
-async def not_found(request: Request) -> Response:
-    return error(404, "Record not found")

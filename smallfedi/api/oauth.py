@@ -17,7 +17,8 @@ from smallfedi.core.errors import DomainError
 
 
 def _vapid_key(request: Request) -> str:
-    return getattr(request.app.state, "vapid_public_key", "") or ""
+    """The instance's Web Push key, as in v2 instance's configuration.vapid (Elk reads it here)."""
+    return getattr(request.app.state.instance, "vapid_public_key", "") or ""
 
 
 @endpoint(public=True)

@@ -7,8 +7,9 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from smallfedi.api import accounts, instance, oauth, statuses, timelines
-from smallfedi.api.http import error, not_found
+from smallfedi.api.http import error
 
+SLASH_OPTIONAL = ("/api/", "/oauth/", "/.well-known/oauth-authorization-server/")
 CORS_PREFIXES = ("/api/", "/oauth/token", "/oauth/revoke", "/.well-known/", "/nodeinfo/")
 CORS_HEADERS = [
     (b"access-control-allow-origin", b"*"),
@@ -21,8 +22,9 @@ CORS_HEADERS = [
 
 
 class ApiEdge:
-    """For API paths: strip one trailing slash (Mastodon.py asks for /api/v1/instance/), answer
-    CORS preflights, add CORS headers, and turn an unknown /api path into a JSON 404."""
+    """For API paths: strip a trailing slash (Mastodon.py asks for /api/v1/instance/), answer
+    CORS preflights and add CORS headers. (Unknown /api paths get a JSON 404, and known ones a
+    JSON 405 for a wrong method, from the application's HTTPException handler.)"""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -32,10 +34,11 @@ class ApiEdge:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        is_api = path.startswith(("/api/", "/oauth/"))
-        if is_api and len(path) > 1 and path.endswith("/"):
+        if path.startswith(SLASH_OPTIONAL) and path.endswith("/") and path.rstrip("/") not in ("/api", "/oauth"):
+            # Answer as without the slash; a redirect would lose a POST's body, and apps don't follow.
             path = path.rstrip("/")
-            scope = {**scope, "path": path, "raw_path": path.encode("utf-8")}
+            raw = scope.get("raw_path")
+            scope = {**scope, "path": path, "raw_path": raw.rstrip(b"/") if raw else path.encode("utf-8")}
         cors = path.startswith(CORS_PREFIXES)
         if cors and scope["method"] == "OPTIONS":
             await send({"type": "http.response.start", "status": 204, "headers": CORS_HEADERS})
@@ -164,8 +167,8 @@ def routes() -> list[Route]:
         _r(f"{v1}/endorsements", i.empty_list("read:accounts")),
         _r(f"{v1}/featured_tags", i.empty_list("read:accounts")),
         _r(f"{v1}/featured_tags/suggestions", i.empty_list("read:accounts")),
-        # Anything else under /api answers JSON, not the HTML 404 page.
-        Route("/api/{rest:path}", not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        # Anything else under /api answers JSON (404, or 405 for a known path) through the
+        # application's HTTPException handler; no catch-all route here, or it would hide the 405s.
     ]
 
 

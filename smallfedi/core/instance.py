@@ -13,6 +13,7 @@ from smallfedi.core.errors import DomainError
 from smallfedi.core.events import EventBus
 from smallfedi.core.models import Account
 from smallfedi.core.ports import Federation
+from smallfedi.core.push import ensure_vapid_key
 from smallfedi.core.throttle import Throttle
 from smallfedi.ids import IdGenerator
 from smallfedi.store import accounts as accounts_store
@@ -34,6 +35,8 @@ class Instance:
         self.login_throttle = Throttle(limit=5, window_seconds=15 * 60)
         self._owner: Account | None = None
         self.secret_key = ""
+        # The Web Push (VAPID) public key, base64url: apps' `server_key` and `vapid_key`.
+        self.vapid_public_key = ""
         self.events = EventBus()
         # The federation face's implementation of core.ports.Federation, set by the app.
         self.federation: Federation = None  # type: ignore[assignment]
@@ -47,6 +50,7 @@ class Instance:
             await self.db.close()
             raise NotInitialised("the database has no owner: run `smallfedi init` first")
         self.secret_key = secrets["secret_key"]
+        self.vapid_public_key = await ensure_vapid_key(self.db)  # made here for instances from before push
         await self.refresh_owner()
         self.ids.bump(await self.db.fetchval(
             "SELECT max(coalesce((SELECT max(id) FROM statuses), 0),"

@@ -11,19 +11,23 @@ import hashlib
 import hmac
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 from smallfedi.core import secrets
-from smallfedi.core.errors import DomainError
+from smallfedi.core.errors import DomainError, Invalid
 from smallfedi.core.instance import Instance
 from smallfedi.store import oauth as oauth_store
-from smallfedi.store.db import utcnow
+from smallfedi.store.db import format_time, utcnow
 
 OOB = "urn:ietf:wg:oauth:2.0:oob"
 CODE_LIFETIME = 600  # seconds
 MAX_NAME = 200
 MAX_REDIRECT_URIS = 10
 MAX_URI = 2000
+TOUCH_EVERY = timedelta(hours=1)  # how often "last used" is written; not on every call
+# Schemes a browser would run rather than hand to an app.
+_SCRIPT_SCHEMES = frozenset(["javascript", "data", "vbscript", "blob", "about", "file"])
 
 _READ = ["accounts", "blocks", "bookmarks", "favourites", "filters", "follows", "lists", "mutes",
          "notifications", "search", "statuses"]
@@ -57,14 +61,20 @@ def parse_scopes(raw: str | list | None, default: str = "read") -> list[str]:
 def scope_allows(granted: list[str] | str, needed: str) -> bool:
     """Does a token with `granted` scopes allow a route needing `needed` (e.g. read:statuses)?"""
     have = set(granted.split() if isinstance(granted, str) else granted)
+    # "profile" (Mastodon 4.3) is enough to learn who the owner is (verify_credentials).
+    return _implies(have, needed) or (needed == "read:accounts" and "profile" in have)
+
+
+def _implies(have: set[str], needed: str) -> bool:
+    """The scope hierarchy: read ⊃ read:*, write ⊃ write:*, follow ⊃ its bundle."""
     if needed in have:
         return True
     top = needed.split(":", 1)[0]
-    if top in have and top in ("read", "write", "admin:read", "admin:write"):
+    if top in have and top in ("read", "write"):
         return True
-    if "follow" in have and needed in FOLLOW_BUNDLE:
+    if needed.startswith("admin:") and any(needed.startswith(h + ":") for h in have if h.startswith("admin:")):
         return True
-    return needed == "read:accounts" and "profile" in have
+    return "follow" in have and needed in FOLLOW_BUNDLE
 
 
 def _valid_redirect(uri: str) -> bool:
@@ -74,7 +84,7 @@ def _valid_redirect(uri: str) -> bool:
         return False
     parts = urlsplit(uri)
     # Any scheme (apps use their own: icecubesapp://, com.tapbots.Ivory.1:/...), no fragment.
-    return bool(parts.scheme) and not parts.fragment and parts.scheme.lower() not in ("javascript", "data")
+    return bool(parts.scheme) and not parts.fragment and parts.scheme.lower() not in _SCRIPT_SCHEMES
 
 
 @dataclass(frozen=True)
@@ -111,17 +121,18 @@ async def register_app(inst: Instance, name: str, redirect_uris: str | list, sco
     """A new app and its client secret (shown only now)."""
     name = (name or "").strip()
     if not name:
-        raise OAuthError("invalid_request", "Validation failed: Application name can't be blank", 422)
+        raise Invalid("Validation failed: Application name can't be blank")
     if len(name) > MAX_NAME:
-        raise OAuthError("invalid_request", f"Validation failed: Application name is too long (max {MAX_NAME})", 422)
+        raise Invalid(f"Validation failed: Application name is too long (max {MAX_NAME})")
     if isinstance(redirect_uris, str):
         uris = redirect_uris.split()
     else:
         uris = [str(u).strip() for u in redirect_uris or [] if str(u).strip()]
     if not uris:
-        raise OAuthError("invalid_request", "Validation failed: Redirect URI can't be blank", 422)
+        raise Invalid("Validation failed: Redirect URI can't be blank")
     if len(uris) > MAX_REDIRECT_URIS or not all(_valid_redirect(u) for u in uris):
-        raise OAuthError("invalid_request", "Validation failed: Redirect URI must be an absolute URI", 422)
+        # Mastodon's words; Tusky and others show `error` as it is.
+        raise Invalid("Validation failed: Redirect URI must be an absolute URI.")
     granted = parse_scopes(scopes)
     website = (website or "").strip()[:MAX_URI] or None
     client_id, client_secret = secrets.new_token(), secrets.new_token()
@@ -162,11 +173,14 @@ async def check_authorization_request(inst: Instance, client_id: str | None, red
         raise OAuthError("unsupported_response_type", "Only response_type=code is supported.")
     if code_challenge_method not in (None, "", "S256"):
         raise OAuthError("invalid_request", "Only the S256 code challenge method is supported.")
-    requested = parse_scopes(scope)
-    allowed = set(app.scopes)
-    if not all(s in allowed or any(scope_allows([a], s) for a in allowed) for s in requested):
+    return app, _within_registration(app, parse_scopes(scope))
+
+
+def _within_registration(app: App, requested: list[str]) -> list[str]:
+    """An app gets at most what it registered for (granular parts of it are fine)."""
+    if not all(_implies(set(app.scopes), s) for s in requested):
         raise OAuthError("invalid_scope", "The requested scope is more than the app registered.")
-    return app, requested
+    return requested
 
 
 async def issue_code(inst: Instance, app: App, redirect_uri: str, scopes: list[str],
@@ -217,7 +231,7 @@ async def exchange_code(inst: Instance, app: App, code: str | None, redirect_uri
 
 async def app_token(inst: Instance, app: App, scope: str | None) -> IssuedToken:
     """client_credentials: a token for the app itself, for the few calls that need no owner."""
-    scopes = parse_scopes(scope) if scope else ["read"]
+    scopes = _within_registration(app, parse_scopes(scope))
     async with inst.db.transaction() as tx:
         return await _new_token(tx, inst, app.id, scopes, False)
 
@@ -241,6 +255,11 @@ async def grant_for(inst: Instance, token: str | None) -> Grant | None:
     row = await oauth_store.token_by_hash(inst.db, secrets.token_hash(token))
     if row is None:
         return None
+    now = datetime.now(timezone.utc)
+    if row["last_used_at"] is None or row["last_used_at"] < format_time(now - TOUCH_EVERY):
+        # For the owner's list of apps ("last used …"); at most once an hour per token.
+        async with inst.db.transaction() as tx:
+            await oauth_store.touch_token(tx, row["id"], format_time(now))
     return Grant(row["id"], row["app_id"], row["app_name"], row["app_website"], row["scopes"].split(),
                  bool(row["for_owner"]))
 

@@ -12,6 +12,7 @@ import logging
 import sqlite3
 from datetime import datetime, timezone
 
+from smallfedi.core import push
 from smallfedi.core.errors import NotFound
 from smallfedi.core.events import emit
 from smallfedi.core.instance import Instance
@@ -54,6 +55,8 @@ async def _notify(tx, inst: Instance, type_: str, account: Account, status_id: i
     notification_id = inst.ids.next()
     await interactions_store.add_notification(tx, notification_id, type_, account.id, status_id, utcnow(), emoji)
     emit(inst, "notification", notification_id)
+    # Web Push: queued in this transaction, sent once it commits.
+    await push.enqueue_for_notification(tx, inst, notification_id, type_, account.id)
 
 
 # Follows

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from smallfedi.config import Config
-from smallfedi.core import secrets
+from smallfedi.core import push, secrets
 from smallfedi.core.errors import Conflict, Invalid
 from smallfedi.config import USERNAME_RE
 from smallfedi.ids import IdGenerator
@@ -44,6 +44,7 @@ async def initialise(config: Config, username: str, password: str) -> None:
                 password_hash=secrets.hash_password(password), secret_key=secrets.new_token(), now=utcnow(),
             )
             await accounts_store.set_collection_urls(tx, actor)
+            await push.add_vapid_key(tx)  # Web Push's signing key (VAPID)
     except BaseException:
         await db.close()
         for suffix in ("", "-wal", "-shm"):

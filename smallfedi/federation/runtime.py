@@ -1,5 +1,6 @@
 """Starts and stops the federation face's moving parts for one instance: the shared HTTP
-client (signing, SSRF guard), the service the core calls, and the delivery worker."""
+client (signing, SSRF guard), the service the core calls, the delivery worker and the Web Push
+worker."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import httpx
 from cryptography.hazmat.primitives import serialization
 
 from smallfedi import __version__
+from smallfedi.core import push as push_core
 from smallfedi.core.instance import Instance
 from smallfedi.federation.delivery import DeliveryWorker
 from smallfedi.federation.fetch import make_client
+from smallfedi.federation.push_delivery import PushWorker
 from smallfedi.federation.service import FederationService
 from smallfedi.federation.signatures import HttpSignatureAuth
 from smallfedi.store import accounts as accounts_store
@@ -22,6 +25,7 @@ class FederationRuntime:
         self.client: httpx.AsyncClient | None = None
         self.service: FederationService | None = None
         self.worker: DeliveryWorker | None = None
+        self.push_worker: PushWorker | None = None
 
     async def start(self, deliver: bool = True) -> FederationService:
         inst = self.inst
@@ -34,11 +38,18 @@ class FederationRuntime:
         self.worker = DeliveryWorker(inst, self.client, auth)
         self.service = FederationService(inst, self.client, auth, wake_delivery=self.worker.wake)
         inst.federation = self.service
+        # Pushes go through the same guarded client (no signature: VAPID signs them).
+        self.push_worker = PushWorker(inst, self.client)
+        push_core.set_waker(inst, self.push_worker.wake)
         if deliver:
             self.worker.start()
+            self.push_worker.start()
         return self.service
 
     async def stop(self) -> None:
+        push_core.set_waker(self.inst, None)
+        if self.push_worker:
+            await self.push_worker.stop()
         if self.worker:
             await self.worker.stop()
         if self.client:

@@ -58,6 +58,14 @@ async def authorize(request: Request) -> Response:
         app, scopes = await _checked(request, values)
     except DomainError as exc:
         return error_page(request, 400, f"This app's sign-in request can't be used: {exc.message}")
+    redirect_uri = values["redirect_uri"] or ""
+    if text_field(form, "decision") != "approve":
+        # Saying no needs no password (the Deny button skips that field): it only tells the
+        # app so, at an address it registered, and signs nobody in.
+        if redirect_uri == oauth.OOB:
+            return see_other("/")
+        return _redirect(redirect_uri, error="access_denied",
+                         error_description="The owner refused to let this app in.", state=values["state"])
     new_session = None
     if not await load_viewer(request) or text_field(form, "password"):
         client = request.client.host if request.client else "unknown"
@@ -70,19 +78,11 @@ async def authorize(request: Request) -> Response:
             return render(request, "authorize.html", {"app": app, "scopes": scopes, "values": values,
                                                       "signed_in": False, "error": exc.message},
                           status_code=exc.status, headers=headers)
-    redirect_uri = values["redirect_uri"] or ""
-    if text_field(form, "decision") != "approve":
-        if redirect_uri == oauth.OOB:
-            response = see_other("/")
-        else:
-            response = _redirect(redirect_uri, error="access_denied",
-                                 error_description="The owner refused to let this app in.", state=values["state"])
+    code = await oauth.issue_code(inst, app, redirect_uri, scopes, values["code_challenge"])
+    if redirect_uri == oauth.OOB:
+        response = render(request, "authorize_code.html", {"app": app, "code": code})
     else:
-        code = await oauth.issue_code(inst, app, redirect_uri, scopes, values["code_challenge"])
-        if redirect_uri == oauth.OOB:
-            response = render(request, "authorize_code.html", {"app": app, "code": code})
-        else:
-            response = _redirect(redirect_uri, code=code, state=values["state"])
+        response = _redirect(redirect_uri, code=code, state=values["state"])
     if new_session:
         set_session_cookie(request, response, new_session)
     return response
