@@ -9,7 +9,7 @@ from starlette.responses import Response
 from smallfedi.api import entities
 from smallfedi.api.http import JSON, endpoint, link_header, limit_of
 from smallfedi.api.params import Params
-from smallfedi.api.statuses import path_id, views
+from smallfedi.api.statuses import linked_to_newer, path_id, views
 from smallfedi.core import following, marks, profile, search as core_search, timelines
 from smallfedi.core.errors import Invalid, NotFound
 from smallfedi.core.models import Account, Page
@@ -110,6 +110,7 @@ async def statuses(request: Request, params: Params) -> Response:
         exclude_replies=params.bool("exclude_replies"), exclude_reblogs=params.bool("exclude_reblogs"),
         max_id=params.id("max_id"), since_id=params.id("since_id"), min_id=params.id("min_id"),
         limit=limit_of(params))
+    page = linked_to_newer(page)
     ctx = await entities.context(inst)
     return JSON([entities.status(ctx, v) for v in page.items], headers=link_header(request, page))
 

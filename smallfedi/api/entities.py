@@ -11,6 +11,7 @@ from smallfedi.core import following, reading
 from smallfedi.core.instance import Instance
 from smallfedi.core.models import Account, Notification
 from smallfedi.core.timelines import StatusView
+from smallfedi.store import statuses as statuses_store
 
 MASTODON_VERSION = "4.3.0"
 # Notification types apps know; ours map onto them.
@@ -32,7 +33,7 @@ class Context:
 async def context(inst: Instance) -> Context:
     followers, followings = await following.counts(inst)
     statuses = await reading.post_count(inst, True)
-    last = await inst.db.fetchval("SELECT max(created_at) FROM statuses WHERE account_id = ?", (inst.owner.id,))
+    last = await statuses_store.last_created_at(inst.db, inst.owner.id)
     return Context(inst, (followers, followings, statuses), last[:10] if last else None)
 
 
@@ -86,7 +87,7 @@ def credential_account(ctx: Context, a: Account, follow_requests: int = 0) -> di
     out["source"] = {
         "privacy": "public",
         "sensitive": False,
-        "language": "",
+        "language": None,  # no default language chosen; the key itself Ice Cubes needs
         "note": a.note_source,
         "fields": [{"name": f.name, "value": f.value_source, "verified_at": None} for f in a.fields],
         "follow_requests_count": follow_requests,

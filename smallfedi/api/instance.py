@@ -9,6 +9,7 @@ from starlette.responses import PlainTextResponse, Response
 from smallfedi.api import entities
 from smallfedi.api.http import JSON, endpoint
 from smallfedi.api.params import Params
+from smallfedi.store import accounts as accounts_store
 
 SUPPORTED_MIME_TYPES = ["image/jpeg", "image/png", "image/gif", "image/webp"]
 
@@ -43,7 +44,8 @@ async def instance_v2(request: Request, params: Params) -> Response:
     ctx = await entities.context(inst)
     config = _configuration(inst)
     config["urls"] = {"streaming": _streaming_url(inst.base_url), "status": None}
-    config["vapid"] = {"public_key": getattr(request.app.state, "vapid_public_key", "") or ""}
+    # The instance's Web Push key (base64url): Mastodon Android registers for push only with it.
+    config["vapid"] = {"public_key": inst.vapid_public_key}
     return JSON({
         "domain": inst.config.domain,
         "title": inst.owner.display_name or inst.config.domain,
@@ -67,7 +69,7 @@ async def instance_v1(request: Request, params: Params) -> Response:
     inst = request.app.state.instance
     ctx = await entities.context(inst)
     statuses = ctx.owner_counts[2]
-    domains = await inst.db.fetchval("SELECT count(DISTINCT domain) FROM accounts WHERE local = 0")
+    domains = await accounts_store.count_remote_domains(inst.db)
     return JSON({
         "uri": inst.config.domain,
         "title": inst.owner.display_name or inst.config.domain,
@@ -76,7 +78,7 @@ async def instance_v1(request: Request, params: Params) -> Response:
         "email": "",
         "version": entities.software_version(),
         "urls": {"streaming_api": _streaming_url(inst.base_url)},
-        "stats": {"user_count": 1, "status_count": statuses, "domain_count": domains or 0},
+        "stats": {"user_count": 1, "status_count": statuses, "domain_count": domains},
         "thumbnail": f"{inst.base_url}/static/avatar.png",
         "languages": ["en"],
         "registrations": False,

@@ -145,6 +145,7 @@ def routes() -> list[Route]:
         _r(f"{v1}/notifications", t.notifications),
         _r(f"{v1}/notifications/clear", t.clear, ["POST"]),
         _r(f"{v1}/notifications/requests", i.empty_list("read:notifications")),
+        _r(f"{v1}/notifications/unread_count", t.unread_count),
         _r(f"{v1}/notifications/{{id}}", t.notification),
         _r(f"{v1}/notifications/{{id}}/dismiss", t.dismiss, ["POST"]),
         _r("/api/v2/notifications", t.grouped),

@@ -4,6 +4,7 @@ on them. Each is the same core operation the web page uses."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -26,6 +27,14 @@ def path_id(request: Request, name: str = "id") -> int:
     if not raw.isdigit() or len(raw) > 19:
         raise NotFound("Record not found")
     return int(raw)
+
+
+def linked_to_newer(page: Page) -> Page:
+    """Mastodon links every page of posts to the newer ones (rel="prev", min_id = its newest), the
+    first page too: apps (and Mastodon.py's fetch_previous) poll that link for what came since."""
+    if page.items and page.prev_min_id is None:
+        return replace(page, prev_min_id=page.items[0].status.id)
+    return page
 
 
 async def views(request: Request, statuses) -> list[dict]:
@@ -67,7 +76,7 @@ def _unsupported(params: Params) -> None:
     if params.raw("scheduled_at"):
         # Tusky re-sends forever if it gets a Status back for a scheduled post.
         raise Invalid("Scheduled posts are not supported on this server.")
-    if params.list("media_ids"):
+    if [m for m in params.list("media_ids") if str(m).strip()]:  # a blank media_ids[]= is nothing
         raise Invalid("Attachments are not supported on this server yet.")
     if params.dict("poll"):
         raise Invalid("Polls are not supported on this server yet.")

@@ -9,13 +9,14 @@ from starlette.responses import Response
 from smallfedi.api import entities
 from smallfedi.api.http import JSON, endpoint, link_header, limit_of
 from smallfedi.api.params import Params
-from smallfedi.api.statuses import path_id
+from smallfedi.api.statuses import linked_to_newer, path_id
 from smallfedi.core import notifications as core_notifications
 from smallfedi.core import timelines
 from smallfedi.core.errors import NotFound
 
 
 async def _render_page(request: Request, page) -> Response:
+    page = linked_to_newer(page)
     ctx = await entities.context(request.app.state.instance)
     return JSON([entities.status(ctx, v) for v in page.items], headers=link_header(request, page))
 

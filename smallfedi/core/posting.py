@@ -107,7 +107,8 @@ async def publish(inst: Instance, draft: Draft) -> Status:
         })
         await statuses_store.replace_mentions(tx, status_id, [(a.acct(inst.config.domain), a.id) for a in recipients])
         await statuses_store.replace_tags(tx, status_id, rendered.tags)
-        status = Status.from_row(await statuses_store.get_in(tx, status_id))
+        # With its hashtags: the Create carries them, or other servers file the post under none.
+        status = Status.from_row(await statuses_store.get_in(tx, status_id), tags=dict.fromkeys(rendered.tags))
         await inst.federation.publish_status(tx, status, recipients)
         emit(inst, "status", status_id)
     return await load_status(inst, status_id)
@@ -146,7 +147,7 @@ async def edit(inst: Instance, status_id: int, draft: Draft) -> Status:
         await statuses_store.insert_edit(tx, inst.ids.next(), updated)
         await statuses_store.replace_mentions(tx, status_id, [(a.acct(inst.config.domain), a.id) for a in recipients])
         await statuses_store.replace_tags(tx, status_id, rendered.tags)
-        await inst.federation.publish_edit(tx, Status.from_row(updated), recipients)
+        await inst.federation.publish_edit(tx, Status.from_row(updated, tags=dict.fromkeys(rendered.tags)), recipients)
         emit(inst, "status.update", status_id)
     return await load_status(inst, status_id)
 

@@ -149,3 +149,8 @@ async def search(db: Database, q: str, *, limit: int, offset: int = 0,
 async def list_blocked(db: Database, *, max_id: int | None, limit: int) -> list[sqlite3.Row]:
     return await db.fetchall("SELECT * FROM accounts WHERE blocked = 1 AND (? IS NULL OR id < ?)"
                              " ORDER BY id DESC LIMIT ?", (max_id, max_id, limit))
+
+
+async def count_remote_domains(db: Database) -> int:
+    """How many other servers we know accounts of."""
+    return await db.fetchval("SELECT count(DISTINCT domain) FROM accounts WHERE local = 0") or 0

@@ -76,6 +76,11 @@ async def count_by_account(db: Database, account_id: int, visibilities: Sequence
     )
 
 
+async def last_created_at(db: Database, account_id: int) -> str | None:
+    """When the account last posted or boosted (the stored time), or None."""
+    return await db.fetchval("SELECT max(created_at) FROM statuses WHERE account_id = ?", (account_id,))
+
+
 async def max_id(db: Database) -> int:
     return await db.fetchval("SELECT coalesce(max(id), 0) FROM statuses")
 
