@@ -31,10 +31,17 @@ class Context:
 
 
 async def context(inst: Instance) -> Context:
+    """The owner's counts, computed once per database change rather than once per request."""
+    cached = getattr(inst, "_api_context", None)
+    if cached is not None and cached[0] == inst.db.commits:
+        return cached[1]
+    commits = inst.db.commits
     followers, followings = await following.counts(inst)
     statuses = await reading.post_count(inst, True)
     last = await statuses_store.last_created_at(inst.db, inst.owner.id)
-    return Context(inst, (followers, followings, statuses), last[:10] if last else None)
+    ctx = Context(inst, (followers, followings, statuses), last[:10] if last else None)
+    inst._api_context = (commits, ctx)
+    return ctx
 
 
 def day_start(stored: str) -> str:

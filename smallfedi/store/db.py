@@ -70,6 +70,7 @@ class Database:
         self._reader: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
         self._after_commit: list = []
+        self.commits = 0  # bumped by every commit: a cheap key for caches of derived figures
 
     async def open(self) -> None:
         self._writer = await self._connect()
@@ -130,6 +131,7 @@ class Database:
                 raise
             else:
                 await self._writer.execute("COMMIT")
+                self.commits += 1
                 callbacks, self._after_commit = self._after_commit, []
                 for callback in callbacks:
                     callback()

@@ -42,7 +42,8 @@ async def reblogged(db: Database, account_id: int, status_ids: list[int]) -> set
         return set()
     marks = ", ".join("?" for _ in status_ids)
     rows = await db.fetchall(
-        f"SELECT reblog_of_id FROM statuses WHERE account_id = ? AND reblog_of_id IN ({marks})",
+        # The + keeps SQLite on the boost index: the account index would walk all the owner's posts.
+        f"SELECT reblog_of_id FROM statuses WHERE +account_id = ? AND reblog_of_id IN ({marks})",
         (account_id, *status_ids))
     return {r[0] for r in rows}
 
@@ -62,7 +63,7 @@ async def counts(db: Database, status_ids: list[int]) -> dict[int, tuple[int, in
 
 
 async def find_reblog(db: Database, account_id: int, status_id: int) -> sqlite3.Row | None:
-    return await db.fetchone("SELECT * FROM statuses WHERE account_id = ? AND reblog_of_id = ?",
+    return await db.fetchone("SELECT * FROM statuses WHERE +account_id = ? AND reblog_of_id = ?",
                              (account_id, status_id))
 
 
