@@ -7,7 +7,6 @@ absorb because they deduplicate by activity id.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from datetime import datetime, timezone
@@ -16,6 +15,7 @@ from email.utils import parsedate_to_datetime
 import httpx
 
 from smallfedi.core.instance import Instance
+from smallfedi.federation.worker import QueueWorker
 from smallfedi.store import follows as follows_store
 from smallfedi.store import queue as queue_store
 
@@ -28,7 +28,6 @@ MAX_RETRY = 12 * 3600.0
 GIVE_UP_AFTER = 7 * 86400  # about a week of trying, as Mastodon does
 PAUSE_AFTER_FAILURES = 5   # a host failing this many times in a row rests…
 PAUSE_SECONDS = 15 * 60    # …this long before we try it again
-IDLE_POLL = 60.0           # wake at least this often even without a signal
 
 
 def backoff(attempts: int) -> float:
@@ -46,75 +45,21 @@ def retry_after_seconds(value: str | None) -> float | None:
         return None
 
 
-class DeliveryWorker:
+class DeliveryWorker(QueueWorker):
+    name = "delivery"
+    batch = BATCH
+
     def __init__(self, inst: Instance, client: httpx.AsyncClient, auth: httpx.Auth,
                  concurrency: int = CONCURRENCY) -> None:
-        self.inst = inst
+        super().__init__(inst, concurrency)
         self.client = client
         self.auth = auth
-        self._wake = asyncio.Event()
-        self._slots = asyncio.Semaphore(concurrency)
-        self._task: asyncio.Task | None = None
-        self._in_flight: set[int] = set()
-        self.sent = 0
 
-    def wake(self) -> None:
-        self._wake.set()
+    async def _due(self, now: float, limit: int) -> list:
+        return await queue_store.due(self.inst.db, now, limit)
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="smallfedi-delivery")
-
-    async def stop(self) -> None:
-        """Stop taking new rows; sends in flight are abandoned and stay queued."""
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
-
-    async def _run(self) -> None:
-        async with asyncio.TaskGroup() as group:
-            while True:
-                try:
-                    await self._pass(group)
-                except Exception:  # noqa: BLE001 - the worker must outlive any one bad row
-                    log.exception("delivery pass failed")
-                    await asyncio.sleep(5)
-
-    async def _pass(self, group: asyncio.TaskGroup) -> None:
-        # Clear before reading the queue: a wake from here on (a new row, a finished send)
-        # is then never lost, and the wait below returns at once.
-        self._wake.clear()
-        # Rows being sent are still in the table; ask for enough to get past them.
-        due = await queue_store.due(self.inst.db, time.time(), BATCH + len(self._in_flight))
-        rows = [r for r in due if r["id"] not in self._in_flight]
-        for row in rows:
-            await self._slots.acquire()
-            self._in_flight.add(row["id"])
-            group.create_task(self._send(row))
-        if rows:
-            return
-        if self._in_flight:
-            timeout = IDLE_POLL  # a finishing send wakes us
-        else:
-            next_at = await queue_store.next_due_at(self.inst.db)
-            timeout = IDLE_POLL if next_at is None else max(0.05, min(IDLE_POLL, next_at - time.time()))
-        try:
-            await asyncio.wait_for(self._wake.wait(), timeout)
-        except TimeoutError:
-            pass
-
-    async def _send(self, row) -> None:
-        try:
-            await self._deliver(row)
-        except Exception:  # noqa: BLE001
-            log.exception("delivery %s to %s failed unexpectedly", row["id"], row["inbox_url"])
-        finally:
-            self._in_flight.discard(row["id"])
-            self._slots.release()
-            self.wake()
+    async def _next_due_at(self) -> float | None:
+        return await queue_store.next_due_at(self.inst.db)
 
     async def _deliver(self, row) -> None:
         body = row["activity_json"].encode("utf-8")

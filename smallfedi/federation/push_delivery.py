@@ -21,6 +21,7 @@ from smallfedi.core.instance import Instance
 from smallfedi.federation import webpush
 from smallfedi.federation.delivery import retry_after_seconds
 from smallfedi.federation.fetch import BlockedAddress
+from smallfedi.federation.worker import QueueWorker
 from smallfedi.store import push as push_store
 
 log = logging.getLogger("smallfedi.push")
@@ -30,7 +31,6 @@ BATCH = 32
 FIRST_RETRY = 15.0          # seconds; doubles each attempt
 MAX_RETRY = 3600.0
 GIVE_UP_AFTER = 86400       # a push a day late is no use
-IDLE_POLL = 60.0
 SEND_TIMEOUT = 30.0         # the whole request, however slowly the endpoint answers
 GONE = (404, 410)           # the subscription has expired or was removed: forget it
 TRANSIENT = (408, 425, 429)
@@ -47,77 +47,27 @@ def _host(url: str) -> str:
         return "?"
 
 
-class PushWorker:
+class PushWorker(QueueWorker):
+    name = "push"
+    batch = BATCH
+
     def __init__(self, inst: Instance, client: httpx.AsyncClient, concurrency: int = CONCURRENCY) -> None:
-        self.inst = inst
+        super().__init__(inst, concurrency)
         self.client = client
-        self._wake = asyncio.Event()
-        self._slots = asyncio.Semaphore(concurrency)
-        self._task: asyncio.Task | None = None
-        self._in_flight: set[int] = set()
         self._key: ec.EllipticCurvePrivateKey | None = None
-        self.sent = 0
 
-    def wake(self) -> None:
-        self._wake.set()
+    async def _prepare(self) -> None:
+        if self._key is None:
+            self._key = await push_core.vapid_private_key(self.inst)
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="smallfedi-push")
+    async def _due(self, now: float, limit: int) -> list:
+        return await push_store.due(self.inst.db, now, limit)
 
-    async def stop(self) -> None:
-        """Stop taking new rows; pushes in flight are abandoned and stay queued."""
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+    async def _next_due_at(self) -> float | None:
+        return await push_store.next_due_at(self.inst.db)
 
-    async def _run(self) -> None:
-        async with asyncio.TaskGroup() as group:
-            while True:
-                try:
-                    if self._key is None:
-                        self._key = await push_core.vapid_private_key(self.inst)
-                    await self._pass(group)
-                except Exception:  # noqa: BLE001 - the worker must outlive any one bad row
-                    log.exception("push pass failed")
-                    await asyncio.sleep(5)
-
-    async def _pass(self, group: asyncio.TaskGroup) -> None:
-        self._wake.clear()  # before reading: a wake from here on is never lost
-        due = await push_store.due(self.inst.db, time.time(), BATCH + len(self._in_flight))
-        rows = [r for r in due if r["id"] not in self._in_flight]
-        for row in rows:
-            await self._slots.acquire()
-            self._in_flight.add(row["id"])
-            group.create_task(self._send(row))
-        if rows:
-            return
-        if self._in_flight:
-            timeout = IDLE_POLL
-        else:
-            next_at = await push_store.next_due_at(self.inst.db)
-            timeout = IDLE_POLL if next_at is None else max(0.05, min(IDLE_POLL, next_at - time.time()))
-        try:
-            await asyncio.wait_for(self._wake.wait(), timeout)
-        except TimeoutError:
-            pass
-
-    async def _send(self, row) -> None:
-        try:
-            await self._push(row)
-        except Exception:  # noqa: BLE001
-            log.exception("push %s to %s failed unexpectedly", row["id"], _host(row["endpoint"]))
-            try:  # later, not at once: a row that always fails must not spin the worker
-                await self._failed(row, "internal error", None)
-            except Exception:  # noqa: BLE001
-                log.exception("could not reschedule push %s", row["id"])
-        finally:
-            self._in_flight.discard(row["id"])
-            self._slots.release()
-            self.wake()
+    async def _deliver(self, row) -> None:
+        await self._push(row)
 
     async def _push(self, row) -> None:
         payload = await push_core.payload_for(self.inst, row["notification_id"], row["access_token"])
