@@ -6,11 +6,13 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from smallfedi.api import entities
+from smallfedi.api import entities, filters
 from smallfedi.api.http import JSON, endpoint, link_header, limit_of
+from smallfedi.api.lists import list_json
+from smallfedi.api.tags import tag_json
 from smallfedi.api.params import Params
 from smallfedi.api.statuses import linked_to_newer, path_id, views
-from smallfedi.core import following, marks, profile, search as core_search, timelines
+from smallfedi.core import domain_blocks, following, lists, marks, profile, search as core_search, tags, timelines
 from smallfedi.core.errors import Invalid, NotFound
 from smallfedi.core.models import Account, Page
 from smallfedi.store import accounts as accounts_store
@@ -101,7 +103,8 @@ async def statuses(request: Request, params: Params) -> Response:
         if not account.local:
             return JSON([])
         page = await marks.marked_page(inst, "pins", limit=limit_of(params))
-        return JSON(await views(request, [s for _, s in page.items]))
+        pinned = await timelines.hydrate(inst, [s for _, s in page.items])
+        return JSON(await filters.render(request, pinned, "account"))
     if params.bool("only_media"):
         return JSON([])  # no attachments are stored yet
     tagged = params.str("tagged")
@@ -111,8 +114,7 @@ async def statuses(request: Request, params: Params) -> Response:
         max_id=params.id("max_id"), since_id=params.id("since_id"), min_id=params.id("min_id"),
         limit=limit_of(params))
     page = linked_to_newer(page)
-    ctx = await entities.context(inst)
-    return JSON([entities.status(ctx, v) for v in page.items], headers=link_header(request, page))
+    return JSON(await filters.render(request, page.items, "account"), headers=link_header(request, page))
 
 
 async def _people(request: Request, pairs: list[tuple[int, Account]], limit: int) -> Response:
@@ -252,6 +254,34 @@ async def mutes(request: Request, params: Params) -> Response:
     return await _people(request, pairs, limit)
 
 
+@endpoint("read:lists")
+async def account_lists(request: Request, params: Params) -> Response:
+    """The owner's lists this account is a member of."""
+    found = await lists.lists_with(request.app.state.instance, path_id(request))
+    return JSON([list_json(x) for x in found])
+
+
+@endpoint("read:blocks")
+async def domain_blocks_list(request: Request, params: Params) -> Response:
+    """The blocked domains as strings, newest first; limit 100 by default, at most 200."""
+    limit = max(1, min(200, params.int("limit", 100) or 100))
+    page = await domain_blocks.page(request.app.state.instance, max_id=params.id("max_id"),
+                                    since_id=params.id("since_id"), min_id=params.id("min_id"), limit=limit)
+    return JSON([d for _, d in page.items], headers=link_header(request, page))
+
+
+@endpoint("write:blocks")
+async def block_domain(request: Request, params: Params) -> Response:
+    await domain_blocks.block(request.app.state.instance, params.str("domain"))
+    return JSON({})
+
+
+@endpoint("write:blocks")
+async def unblock_domain(request: Request, params: Params) -> Response:
+    await domain_blocks.unblock(request.app.state.instance, params.str("domain"))
+    return JSON({})
+
+
 @endpoint("read:accounts")
 async def search_accounts(request: Request, params: Params) -> Response:
     inst = request.app.state.instance
@@ -275,6 +305,5 @@ async def search_v2(request: Request, params: Params) -> Response:
     return JSON({
         "accounts": await _render(request, found.accounts[:limit]),
         "statuses": await views(request, found.statuses[:limit]),
-        "hashtags": [{"name": t, "url": inst.tag_url(t), "history": [], "following": False}
-                     for t in found.hashtags[:limit]],
+        "hashtags": [tag_json(inst, t, await tags.is_followed(inst, t)) for t in found.hashtags[:limit]],
     })

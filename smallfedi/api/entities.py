@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from smallfedi import __version__
 from smallfedi.core import following, reading
 from smallfedi.core.instance import Instance
-from smallfedi.core.models import Account, Notification
+from smallfedi.core.models import Account, Notification, Poll
 from smallfedi.core.timelines import StatusView
 from smallfedi.store import statuses as statuses_store
 
@@ -140,7 +140,7 @@ def _status_body(ctx: Context, v: StatusView) -> dict:
         "in_reply_to_id": str(s.in_reply_to_id) if s.in_reply_to_id else None,
         "in_reply_to_account_id": str(s.in_reply_to_account_id) if s.in_reply_to_account_id else None,
         "reblog": None,
-        "poll": None,
+        "poll": poll(v.poll) if v.poll is not None else None,
         "card": None,
         "language": s.language,
         "favourited": v.favourited,
@@ -149,6 +149,25 @@ def _status_body(ctx: Context, v: StatusView) -> dict:
         "bookmarked": v.bookmarked,
         "pinned": v.pinned,
         "filtered": [],
+    }
+
+
+def poll(p: Poll) -> dict:
+    """The Poll entity; its id is its post's. With `hide_totals`, options' counts stay null
+    until the end (as Mastodon does)."""
+    shown = not p.hide_totals or p.expired
+    voters = p.voters_count if p.voters_count is not None else (None if p.multiple else p.votes_count)
+    return {
+        "id": str(p.status_id),
+        "expires_at": p.expires_at,
+        "expired": p.expired,
+        "multiple": p.multiple,
+        "votes_count": p.votes_count,
+        "voters_count": voters,
+        "options": [{"title": o.title, "votes_count": o.votes_count if shown else None} for o in p.options],
+        "emojis": [],
+        "voted": p.voted,
+        "own_votes": list(p.own_votes),
     }
 
 
@@ -162,7 +181,7 @@ def status(ctx: Context, v: StatusView) -> dict:
             "edited_at": None, "account": account(ctx, v.author), "content": "", "visibility": b.visibility,
             "sensitive": False, "spoiler_text": "", "mentions": [], "tags": [], "reblogs_count": 0,
             "favourites_count": 0, "replies_count": 0, "in_reply_to_id": None, "in_reply_to_account_id": None,
-            "language": None, "reblog": body}
+            "language": None, "poll": None, "reblog": body}
 
 
 def notification(ctx: Context, n: Notification, view: StatusView | None) -> dict:
@@ -190,7 +209,7 @@ def relationship(rel: dict) -> dict:
         "muting_notifications": rel["muting_notifications"],
         "requested": rel["requested"],
         "requested_by": rel["requested_by"],
-        "domain_blocking": False,
+        "domain_blocking": rel["domain_blocking"],
         "endorsed": False,
         "note": rel["note"],
     }

@@ -6,7 +6,8 @@ from __future__ import annotations
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from smallfedi.api import accounts, instance, oauth, statuses, timelines
+from smallfedi.api import accounts, instance, oauth, polls, statuses, timelines
+from smallfedi.api import conversations, filters, lists, tags
 from smallfedi.api.http import error
 
 SLASH_OPTIONAL = ("/api/", "/oauth/", "/.well-known/oauth-authorization-server/")
@@ -94,7 +95,7 @@ def routes() -> list[Route]:
         _r(f"{v1}/accounts/{{id}}/statuses", a.statuses),
         _r(f"{v1}/accounts/{{id}}/followers", a.followers),
         _r(f"{v1}/accounts/{{id}}/following", a.following_list),
-        _r(f"{v1}/accounts/{{id}}/lists", i.empty_list("read:lists")),
+        _r(f"{v1}/accounts/{{id}}/lists", a.account_lists),
         _r(f"{v1}/accounts/{{id}}/featured_tags", i.empty_list(public=True)),
         _r(f"{v1}/accounts/{{id}}/identity_proofs", i.empty_list(public=True)),
         _r(f"{v1}/accounts/{{id}}/follow", a.follow, ["POST"]),
@@ -110,7 +111,9 @@ def routes() -> list[Route]:
         _r(f"{v1}/follow_requests/{{id}}/reject", a.reject_follow, ["POST"]),
         _r(f"{v1}/blocks", a.blocks),
         _r(f"{v1}/mutes", a.mutes),
-        _r(f"{v1}/domain_blocks", i.empty_list("read:blocks")),
+        _r(f"{v1}/domain_blocks", a.domain_blocks_list),
+        _r(f"{v1}/domain_blocks", a.block_domain, ["POST"]),
+        _r(f"{v1}/domain_blocks", a.unblock_domain, ["DELETE"]),
         _r("/api/v2/search", a.search_v2),
         # Statuses
         _r(f"{v1}/statuses", s.create, ["POST"]),
@@ -134,6 +137,8 @@ def routes() -> list[Route]:
         _r(f"{v1}/statuses/{{id}}/mute", s.mute, ["POST"]),
         _r(f"{v1}/statuses/{{id}}/unmute", s.unmute, ["POST"]),
         _r(f"{v1}/statuses/{{id}}/translate", s.not_supported, ["POST"]),
+        _r(f"{v1}/polls/{{id}}", polls.show),
+        _r(f"{v1}/polls/{{id}}/votes", polls.vote, ["POST"]),
         _r(f"{v1}/bookmarks", s.bookmarks),
         _r(f"{v1}/favourites", s.favourites),
         _r(f"{v1}/scheduled_statuses", i.empty_list("read:statuses")),
@@ -153,12 +158,43 @@ def routes() -> list[Route]:
         _r("/api/v2/notifications/policy", i.notification_policy),
         _r(f"{v1}/markers", t.markers),
         _r(f"{v1}/markers", t.set_markers, ["POST"]),
-        # Features not built yet: the empty answers Mastodon gives when there is nothing.
-        _r(f"{v1}/lists", i.empty_list("read:lists")),
-        _r(f"{v1}/followed_tags", i.empty_list("read:follows")),
-        _r(f"{v1}/filters", i.empty_list("read:filters")),
-        _r("/api/v2/filters", i.empty_list("read:filters")),
-        _r(f"{v1}/conversations", i.empty_list("read:statuses")),
+        # Features not built: the empty answers Mastodon gives when there is nothing.
+        # Lists, followed hashtags, filters, conversations
+        _r(f"{v1}/lists", lists.index),
+        _r(f"{v1}/lists", lists.create, ["POST"]),
+        _r(f"{v1}/lists/{{id}}", lists.show),
+        _r(f"{v1}/lists/{{id}}", lists.update, ["PUT", "PATCH"]),
+        _r(f"{v1}/lists/{{id}}", lists.delete, ["DELETE"]),
+        _r(f"{v1}/lists/{{id}}/accounts", lists.members),
+        _r(f"{v1}/lists/{{id}}/accounts", lists.add_members, ["POST"]),
+        _r(f"{v1}/lists/{{id}}/accounts", lists.remove_members, ["DELETE"]),
+        _r(f"{v1}/timelines/list/{{id}}", t.list_timeline),
+        _r(f"{v1}/tags/{{name}}", tags.show),
+        _r(f"{v1}/tags/{{name}}/follow", tags.follow, ["POST"]),
+        _r(f"{v1}/tags/{{name}}/unfollow", tags.unfollow, ["POST"]),
+        _r(f"{v1}/followed_tags", tags.followed),
+        _r(f"{v1}/filters", filters.v1_index),
+        _r(f"{v1}/filters", filters.v1_create, ["POST"]),
+        _r(f"{v1}/filters/{{id}}", filters.v1_show),
+        _r(f"{v1}/filters/{{id}}", filters.v1_update, ["PUT"]),
+        _r(f"{v1}/filters/{{id}}", filters.v1_delete, ["DELETE"]),
+        _r("/api/v2/filters", filters.index),
+        _r("/api/v2/filters", filters.create, ["POST"]),
+        _r("/api/v2/filters/keywords/{id}", filters.show_keyword),
+        _r("/api/v2/filters/keywords/{id}", filters.update_keyword, ["PUT"]),
+        _r("/api/v2/filters/keywords/{id}", filters.delete_keyword, ["DELETE"]),
+        _r("/api/v2/filters/statuses/{id}", filters.show_status),
+        _r("/api/v2/filters/statuses/{id}", filters.delete_status, ["DELETE"]),
+        _r("/api/v2/filters/{id}", filters.show),
+        _r("/api/v2/filters/{id}", filters.update, ["PUT"]),
+        _r("/api/v2/filters/{id}", filters.delete, ["DELETE"]),
+        _r("/api/v2/filters/{id}/keywords", filters.keywords),
+        _r("/api/v2/filters/{id}/keywords", filters.add_keyword, ["POST"]),
+        _r("/api/v2/filters/{id}/statuses", filters.statuses),
+        _r("/api/v2/filters/{id}/statuses", filters.add_status, ["POST"]),
+        _r(f"{v1}/conversations", conversations.index),
+        _r(f"{v1}/conversations/{{id}}", conversations.delete, ["DELETE"]),
+        _r(f"{v1}/conversations/{{id}}/read", conversations.read, ["POST"]),
         _r(f"{v1}/announcements", i.empty_list(public=True)),
         _r(f"{v1}/trends/tags", i.empty_list(public=True)),
         _r(f"{v1}/trends/statuses", i.empty_list(public=True)),

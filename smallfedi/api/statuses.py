@@ -12,7 +12,7 @@ from starlette.responses import Response
 from smallfedi.api import entities
 from smallfedi.api.http import JSON, endpoint, error, link_header, limit_of
 from smallfedi.api.params import Params
-from smallfedi.core import interactions, marks, posting, reading, timelines
+from smallfedi.core import interactions, marks, polls, posting, reading, timelines
 from smallfedi.core.errors import Invalid, NotFound
 from smallfedi.core.models import Page
 from smallfedi.store import marks as marks_store
@@ -78,8 +78,20 @@ def _unsupported(params: Params) -> None:
         raise Invalid("Scheduled posts are not supported on this server.")
     if [m for m in params.list("media_ids") if str(m).strip()]:  # a blank media_ids[]= is nothing
         raise Invalid("Attachments are not supported on this server yet.")
-    if params.dict("poll"):
-        raise Invalid("Polls are not supported on this server yet.")
+
+
+def _poll(params: Params) -> polls.PollDraft | None:
+    """`poll[options][]`, `poll[expires_in]`, `poll[multiple]`, `poll[hide_totals]` (or a JSON
+    `poll` object); none, or `poll: null`, is no poll."""
+    raw = params.dict("poll")
+    if not raw:
+        return None
+    p = Params(raw)
+    options = p.list("options")
+    if any(isinstance(o, (dict, list)) for o in options):
+        raise Invalid("poll[options] must be a list of texts")
+    return polls.PollDraft(options=tuple(str(o) for o in options), expires_in=p.int("expires_in"),
+                           multiple=p.bool("multiple"), hide_totals=p.bool("hide_totals"))
 
 
 @endpoint("write:statuses")
@@ -97,7 +109,7 @@ async def create(request: Request, params: Params) -> Response:
     reply_to = params.id("in_reply_to_id")
     if reply_to is not None:
         await visible(request, reply_to)
-    status = await posting.publish(inst, _draft(params, reply_to))
+    status = await posting.publish(inst, replace(_draft(params, reply_to), poll=_poll(params)))
     if key:
         async with inst.db.transaction() as tx:
             now = time.time()
@@ -171,9 +183,10 @@ async def context(request: Request, params: Params) -> Response:
     inst = request.app.state.instance
     status = await visible(request, path_id(request))
     ancestors, _, descendants = await timelines.thread(inst, status.id, request.state.is_owner)
-    ctx = await entities.context(inst)
-    return JSON({"ancestors": [entities.status(ctx, v) for v in ancestors],
-                 "descendants": [entities.status(ctx, v) for v in descendants]})
+    from smallfedi.api import filters  # filters uses this module's helpers
+
+    return JSON({"ancestors": await filters.render(request, ancestors, "thread"),
+                 "descendants": await filters.render(request, descendants, "thread")})
 
 
 def _action(scope: str, operation):

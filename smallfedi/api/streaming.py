@@ -17,8 +17,10 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from smallfedi.api import entities
+from smallfedi.api import conversations, entities, filters
 from smallfedi.api.http import bearer, error
+from smallfedi.core import conversations as core_conversations
+from smallfedi.core import lists
 from smallfedi.core import notifications as core_notifications
 from smallfedi.core import oauth, timelines
 from smallfedi.core.errors import DomainError
@@ -48,6 +50,8 @@ async def _status_targets(inst, status, subscriptions: set[tuple[str, str | None
                 found.append([name, tag])
         elif name == "direct" and status.visibility == "direct":
             found.append(["direct"])
+        elif name == "list" and tag and await lists.shows(inst, int(tag), status):
+            found.append(["list", tag])
     return found
 
 
@@ -66,7 +70,9 @@ async def render(inst, event: Event, subscriptions: set[tuple[str, str | None]])
             if found.status is not None:
                 views = await timelines.hydrate(inst, [found.status])
                 view = views[0] if views else None
-            payload = json.dumps(entities.notification(ctx, found, view))
+            payload = await filters.notification_payload(inst, entities.notification(ctx, found, view), view)
+            if payload is None:
+                return []  # a filter hides it
             return [{"stream": t, "event": "notification", "payload": payload} for t in targets]
         if event.kind == "delete":
             # Apps drop the id wherever they show it; Mastodon sends it to every stream.
@@ -74,17 +80,22 @@ async def render(inst, event: Event, subscriptions: set[tuple[str, str | None]])
                     for n, t in subscriptions if n != "user:notification"]
         status = await load_status(inst, event.id)
         targets = await _status_targets(inst, status, subscriptions)
+        messages = []
+        if event.kind == "status" and ["direct"] in targets:
+            # A new direct post: the direct stream gets its conversation, as in Mastodon.
+            targets.remove(["direct"])
+            found = await core_conversations.of_status(inst, status)
+            if found is not None:
+                body = (await conversations.render(inst, [found]))[0]
+                messages.append({"stream": ["direct"], "event": "conversation", "payload": json.dumps(body)})
         if not targets:
-            return []
+            return messages
         views = await timelines.hydrate(inst, [status])
         if not views:
-            return []
-        ctx = await entities.context(inst)
+            return messages
         name = "update" if event.kind == "status" else "status.update"
-        if status.visibility == "direct" and event.kind == "status":
-            targets = [t for t in targets if t != ["direct"]]
-        payload = json.dumps(entities.status(ctx, views[0]))
-        return [{"stream": t, "event": name, "payload": payload} for t in targets]
+        return messages + [{"stream": t, "event": name, "payload": payload}
+                           for t, payload in await filters.stream_payloads(inst, views[0], targets)]
     except DomainError:
         return []  # gone before we could read it
 
@@ -95,6 +106,9 @@ def _subscription(stream: str | None, tag: str | None) -> tuple[str, str | None]
     if stream.startswith("hashtag"):
         tag = (tag or "").lstrip("#").lower()
         return (stream, tag) if tag else None
+    if stream == "list":  # `tag` carries the list's id
+        tag = str(tag or "").strip()
+        return (stream, tag) if tag.isdigit() and len(tag) < 20 else None
     return (stream, None)
 
 
@@ -118,7 +132,7 @@ async def websocket(ws: WebSocket) -> None:
         return
     await ws.accept(subprotocol=chosen)
     subscriptions: set[tuple[str, str | None]] = set()
-    first = _subscription(ws.query_params.get("stream"), ws.query_params.get("tag"))
+    first = _subscription(ws.query_params.get("stream"), ws.query_params.get("tag") or ws.query_params.get("list"))
     if first:
         subscriptions.add(first)
     queue = inst.events.subscribe()
@@ -168,7 +182,7 @@ def sse(stream: str):
         token = bearer(request) or request.query_params.get("access_token")
         if await _grant_from(inst, token) is None:
             return error(401, "Error: Invalid access token")
-        sub = _subscription(stream, request.query_params.get("tag"))
+        sub = _subscription(stream, request.query_params.get("tag") or request.query_params.get("list"))
         if sub is None:
             return error(400, "Unknown stream type")
 
@@ -198,6 +212,6 @@ def routes() -> list:
     base = "/api/v1/streaming"
     sse_paths = {"user": "user", "user/notification": "user:notification", "public": "public",
                  "public/local": "public:local", "public/remote": "public:remote", "hashtag": "hashtag",
-                 "hashtag/local": "hashtag:local", "direct": "direct"}
+                 "hashtag/local": "hashtag:local", "direct": "direct", "list": "list"}
     return [WebSocketRoute(base, websocket),
             *(Route(f"{base}/{path}", sse(stream)) for path, stream in sse_paths.items())]

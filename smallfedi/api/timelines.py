@@ -1,24 +1,27 @@
-"""Timelines: home, public (local/remote), hashtag; and notifications (v1, and v2 with each
-notification its own group)."""
+"""Timelines: home, lists, public (local/remote), hashtag; and notifications (v1, and v2 with
+each notification its own group). The owner's filters apply to each."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from smallfedi.api import entities
+from smallfedi.api import entities, filters
 from smallfedi.api.http import JSON, endpoint, link_header, limit_of
 from smallfedi.api.params import Params
 from smallfedi.api.statuses import linked_to_newer, path_id
+from smallfedi.core import filters as core_filters
+from smallfedi.core import lists
 from smallfedi.core import notifications as core_notifications
 from smallfedi.core import timelines
 from smallfedi.core.errors import NotFound
 
 
-async def _render_page(request: Request, page) -> Response:
+async def _render_page(request: Request, page, context: str) -> Response:
+    """A page of posts, filtered in `context`. The Link header is the whole page's: a post
+    a filter hides must not end the paging."""
     page = linked_to_newer(page)
-    ctx = await entities.context(request.app.state.instance)
-    return JSON([entities.status(ctx, v) for v in page.items], headers=link_header(request, page))
+    return JSON(await filters.render(request, page.items, context), headers=link_header(request, page))
 
 
 def _bounds(params: Params) -> dict:
@@ -29,7 +32,13 @@ def _bounds(params: Params) -> dict:
 @endpoint("read:statuses")
 async def home(request: Request, params: Params) -> Response:
     page = await timelines.home(request.app.state.instance, **_bounds(params))
-    return await _render_page(request, page)
+    return await _render_page(request, page, "home")
+
+
+@endpoint("read:lists")
+async def list_timeline(request: Request, params: Params) -> Response:
+    page = await lists.timeline(request.app.state.instance, path_id(request), **_bounds(params))
+    return await _render_page(request, page, "home")  # Mastodon filters lists as home
 
 
 @endpoint("read:statuses", public=True)
@@ -39,7 +48,7 @@ async def public(request: Request, params: Params) -> Response:
         return JSON([])  # no attachments are stored yet
     page = await timelines.statuses(request.app.state.instance, request.state.is_owner, local=local,
                                     **_bounds(params))
-    return await _render_page(request, page)
+    return await _render_page(request, page, "public")
 
 
 @endpoint("read:statuses", public=True)
@@ -50,7 +59,7 @@ async def tag(request: Request, params: Params) -> Response:
         return JSON([])
     page = await timelines.statuses(request.app.state.instance, request.state.is_owner, local=local, tag=name,
                                     **_bounds(params))
-    return await _render_page(request, page)
+    return await _render_page(request, page, "public")
 
 
 def _types(params: Params) -> tuple[set[str] | None, set[str]]:
@@ -68,12 +77,25 @@ async def _notification_page(request: Request, params: Params):
 
 
 async def _render_notifications(request: Request, page) -> list[dict]:
+    """Notifications; those about a post a "hide" filter matches in `notifications` leave."""
     inst = request.app.state.instance
     ctx = await entities.context(inst)
     statuses = [n.status for n in page.items if n.status is not None]
     by_id = {v.status.id: v for v in await timelines.hydrate(inst, statuses)}
-    return [entities.notification(ctx, n, by_id.get(n.status.id) if n.status else None) for n in page.items
-            if n.status is None or n.status.id in by_id]
+    matcher = await core_filters.matcher(inst, "notifications")
+    out = []
+    for n in page.items:
+        view = by_id.get(n.status.id) if n.status else None
+        if n.status is not None and view is None:
+            continue
+        found = matcher.match(view) if view is not None and matcher else []
+        if core_filters.hides(found):
+            continue
+        body = entities.notification(ctx, n, view)
+        if found:
+            filters.with_results(body["status"], found)
+        out.append(body)
+    return out
 
 
 @endpoint("read:notifications")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from smallfedi.core import domain_blocks
 from smallfedi.core.errors import Invalid, NotFound
 from smallfedi.core.instance import Instance
 from smallfedi.core.models import Account
@@ -24,6 +25,8 @@ async def follow(inst: Instance, query: str) -> Account:
 async def follow_account(inst: Instance, account: Account) -> None:
     if account.id == inst.owner.id:
         raise Invalid("You can't follow yourself.")
+    if await domain_blocks.is_blocked(inst, account.domain):
+        raise Invalid(f"{account.domain} is blocked: unblock the domain to follow its accounts.")
     existing = await follows_store.get(inst.db, inst.owner.id, account.id)
     follow_uri = existing["uri"] if existing else inst.federation.new_activity_uri()
     async with inst.db.transaction() as tx:
@@ -129,6 +132,7 @@ async def unblock(inst: Instance, account_id: int) -> None:
 async def relationships(inst: Instance, account_ids: list[int]) -> list[dict]:
     """Everything an app shows about the owner and each account, in the order asked."""
     out = []
+    blocked_domains = await domain_blocks.domains(inst)
     for account_id in account_ids[:MAX_RELATIONSHIPS]:
         row = await accounts_store.get(inst.db, account_id)
         if row is None:
@@ -137,7 +141,8 @@ async def relationships(inst: Instance, account_ids: list[int]) -> list[dict]:
         mute = await marks_store.account_mute(inst.db, account_id)
         rel.update(id=account_id, blocking=bool(row["blocked"]), blocked_by=bool(row["blocks_owner"]),
                    muting=mute is not None, muting_notifications=bool(mute and mute["notifications"]),
-                   note=await marks_store.note(inst.db, account_id))
+                   note=await marks_store.note(inst.db, account_id),
+                   domain_blocking=any(domain_blocks.covers(d, row["domain"]) for d in blocked_domains))
         out.append(rel)
     return out
 

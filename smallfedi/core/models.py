@@ -166,6 +166,46 @@ class NoteInfo:
     in_reply_to_uri: str | None = None
     mentions: tuple[str, ...] = ()  # actor uris
     tags: tuple[str, ...] = ()
+    poll: PollInfo | None = None  # a Question's options
+
+
+@dataclass(frozen=True)
+class PollOption:
+    title: str
+    votes_count: int = 0
+
+
+@dataclass(frozen=True)
+class PollInfo:
+    """A remote Question's poll as federation parsed it (its counts as its server last said)."""
+    options: tuple[PollOption, ...]
+    multiple: bool = False
+    expires_at: str | None = None  # stored time format
+    closed_at: str | None = None
+    voters_count: int | None = None
+
+
+@dataclass(frozen=True)
+class Poll:
+    """A post's poll as shown; `expired` was worked out when it was read."""
+    status_id: int
+    options: tuple[PollOption, ...]
+    multiple: bool
+    expires_at: str | None
+    expired: bool
+    voters_count: int | None
+    hide_totals: bool = False
+    mine: bool = False  # the owner's own poll
+    own_votes: tuple[int, ...] = ()  # the owner's choices on someone else's poll
+
+    @property
+    def votes_count(self) -> int:
+        return sum(o.votes_count for o in self.options)
+
+    @property
+    def voted(self) -> bool:
+        """As Mastodon says it: the author counts as having voted in their own poll."""
+        return self.mine or bool(self.own_votes)
 
 
 @dataclass(frozen=True)

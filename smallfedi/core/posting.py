@@ -10,6 +10,7 @@ import logging
 import re
 from dataclasses import dataclass
 
+from smallfedi.core import polls
 from smallfedi.core.errors import DomainError, Forbidden, Invalid, NotFound
 from smallfedi.core.events import emit
 from smallfedi.core.instance import Instance
@@ -35,6 +36,7 @@ class Draft:
     language: str | None = None
     sensitive: bool = False
     in_reply_to_id: int | None = None
+    poll: polls.PollDraft | None = None  # new posts only
 
 
 def _validate(inst: Instance, draft: Draft) -> Draft:
@@ -54,7 +56,8 @@ def _validate(inst: Instance, draft: Draft) -> Draft:
         raise Invalid("language must be an ISO 639 code such as en or de")
     # A content warning hides the text, so the post counts as sensitive (as in Mastodon).
     return Draft(text=text, spoiler_text=spoiler, visibility=visibility, language=language,
-                 sensitive=draft.sensitive or bool(spoiler), in_reply_to_id=draft.in_reply_to_id)
+                 sensitive=draft.sensitive or bool(spoiler), in_reply_to_id=draft.in_reply_to_id,
+                 poll=polls.validate(draft.poll) if draft.poll is not None else None)
 
 
 async def _resolve_mentions(inst: Instance, text: str) -> dict[str, Account]:
@@ -107,6 +110,8 @@ async def publish(inst: Instance, draft: Draft) -> Status:
         })
         await statuses_store.replace_mentions(tx, status_id, [(a.acct(inst.config.domain), a.id) for a in recipients])
         await statuses_store.replace_tags(tx, status_id, rendered.tags)
+        if draft.poll is not None:
+            await polls.create_in(tx, status_id, draft.poll)  # before publishing: the Create is a Question
         # With its hashtags: the Create carries them, or other servers file the post under none.
         status = Status.from_row(await statuses_store.get_in(tx, status_id), tags=dict.fromkeys(rendered.tags))
         await inst.federation.publish_status(tx, status, recipients)

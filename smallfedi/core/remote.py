@@ -12,7 +12,7 @@ import logging
 import sqlite3
 from datetime import datetime, timezone
 
-from smallfedi.core import push
+from smallfedi.core import polls, push
 from smallfedi.core.errors import NotFound
 from smallfedi.core.events import emit
 from smallfedi.core.instance import Instance
@@ -149,6 +149,7 @@ async def receive_note(inst: Instance, note: NoteInfo, author: Account) -> Statu
         return Status.from_row(existing)
     parent = await statuses_store.get_by_uri(inst.db, note.in_reply_to_uri) if note.in_reply_to_uri else None
     mentions_owner = inst.owner.uri in note.mentions
+    mentioned = await _known_mentions(inst, note.mentions)
     for attempt in range(5):
         status_id = _status_id_for(note.published)
         try:
@@ -163,6 +164,9 @@ async def receive_note(inst: Instance, note: NoteInfo, author: Account) -> Statu
                     "edited_at": note.updated,
                 })
                 await statuses_store.replace_tags(tx, status_id, note.tags)
+                await statuses_store.replace_mentions(tx, status_id, mentioned)
+                if note.poll is not None:
+                    await polls.store_remote_in(tx, status_id, note.poll)
                 emit(inst, "status", status_id)
                 # Replies that came before this post now hang under it.
                 await statuses_store.attach_orphan_replies(tx, status_id, note.uri, author.id)
@@ -176,10 +180,28 @@ async def receive_note(inst: Instance, note: NoteInfo, author: Account) -> Statu
     raise RuntimeError("could not allocate a status id")
 
 
+async def _known_mentions(inst: Instance, uris) -> list[tuple[str, int]]:
+    """(acct, account id) of the mentioned accounts we know (who takes part in a direct
+    conversation, and the Status's mentions)."""
+    found = []
+    for uri in list(dict.fromkeys(uris))[:100]:
+        row = await accounts_store.get_by_uri(inst.db, uri)
+        if row is not None:
+            account = Account.from_row(row)
+            found.append((account.acct(inst.config.domain), account.id))
+    return found
+
+
 async def receive_note_update(inst: Instance, note: NoteInfo, author: Account) -> bool:
     row = await statuses_store.get_by_uri(inst.db, note.uri)
     if row is None or row["account_id"] != author.id:
         return False
+    if note.poll is not None and polls.same_text(row, note):
+        # Mastodon sends an Update of a Question as votes come in: new figures, not an edit.
+        async with inst.db.transaction() as tx:
+            await polls.store_remote_in(tx, row["id"], note.poll)
+            emit(inst, "status.update", row["id"])
+        return True
     async with inst.db.transaction() as tx:
         if row["edited_at"] is None:
             await statuses_store.insert_edit(tx, inst.ids.next(), row)
@@ -188,6 +210,8 @@ async def receive_note_update(inst: Instance, note: NoteInfo, author: Account) -
             sensitive=note.sensitive, language=note.language, edited_at=note.updated or utcnow())
         await statuses_store.insert_edit(tx, inst.ids.next(), await statuses_store.get_in(tx, row["id"]))
         await statuses_store.replace_tags(tx, row["id"], note.tags)
+        if note.poll is not None:
+            await polls.store_remote_in(tx, row["id"], note.poll)
         emit(inst, "status.update", row["id"])
     return True
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from smallfedi.core import polls as polls_core
 from smallfedi.core.instance import Instance
-from smallfedi.core.models import Account, Notification, Page, Status
+from smallfedi.core.models import Account, Notification, Page, Poll, Status
 from smallfedi.core.reading import can_see, clamp_limit, load_status
 from smallfedi.store import accounts as accounts_store
+from smallfedi.store import domain_blocks as domain_blocks_store
 from smallfedi.store import interactions as interactions_store
 from smallfedi.store import marks as marks_store
 from smallfedi.store import statuses as statuses_store
@@ -32,6 +34,7 @@ class StatusView:
     pinned: bool = False
     muted: bool = False
     mentioned: tuple[Account, ...] = ()  # of the shown post
+    poll: Poll | None = None  # of the shown post
 
     @property
     def shown(self) -> Status:
@@ -57,6 +60,7 @@ async def hydrate(inst: Instance, statuses: list[Status]) -> list[StatusView]:
     pinned = await marks_store.marked(inst.db, "pins", shown_ids)
     muted = await marks_store.muted_statuses(inst.db, shown_ids)
     tags = await statuses_store.tags_for(inst.db, shown_ids)
+    polls = await polls_core.for_statuses(inst, shown_ids)
     mentioned: dict[int, list[Account]] = {}
     for row in await statuses_store.mentioned_accounts(inst.db, shown_ids):
         mentioned.setdefault(row["mention_status_id"], []).append(Account.from_row(row))
@@ -77,7 +81,7 @@ async def hydrate(inst: Instance, statuses: list[Status]) -> list[StatusView]:
             favourited=shown.id in faved, reblogged=shown.id in boosted_by_owner,
             replies_count=replies, reblogs_count=reblogs, favourites_count=favs,
             bookmarked=shown.id in bookmarked, pinned=shown.id in pinned, muted=shown.id in muted,
-            mentioned=tuple(mentioned.get(shown.id, ()))))
+            mentioned=tuple(mentioned.get(shown.id, ())), poll=polls.get(shown.id)))
     return views
 
 
@@ -146,8 +150,9 @@ async def thread(inst: Instance, status_id: int, viewer_is_owner: bool) -> tuple
         batch = [Status.from_row(r) for r in rows]
         descendants.extend(batch)
         frontier = [s.id for s in batch]
-    visible = [s for s in ancestors[::-1] if can_see(s, viewer_is_owner)]
-    after = [s for s in descendants if can_see(s, viewer_is_owner)]
+    hidden = await domain_blocks_store.blocked_account_ids(inst.db, {s.account_id for s in ancestors + descendants})
+    visible = [s for s in ancestors[::-1] if can_see(s, viewer_is_owner) and s.account_id not in hidden]
+    after = [s for s in descendants if can_see(s, viewer_is_owner) and s.account_id not in hidden]
     views = await hydrate(inst, [*visible, status, *after])
     by_id = {v.status.id: v for v in views}
     return ([by_id[s.id] for s in visible if s.id in by_id], by_id[status.id],
@@ -168,7 +173,6 @@ async def notifications(inst: Instance, *, max_id: int | None = None, limit: int
 
 
 async def in_home(inst: Instance, status: Status) -> bool:
-    """Would this post show on the owner's home timeline (the owner's or a followed account's)?"""
-    if status.account_id == inst.owner.id:
-        return True
-    return await statuses_store.author_followed(inst.db, inst.owner.id, status.account_id)
+    """Would this post show on the owner's home timeline (the owner's, a followed account's, or a
+    public post with a followed hashtag)?"""
+    return await statuses_store.in_home(inst.db, inst.owner.id, status.id)

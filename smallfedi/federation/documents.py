@@ -6,7 +6,7 @@ Shapes follow what Mastodon sends, since every other server is tested against Ma
 from __future__ import annotations
 
 from smallfedi.core.instance import Instance
-from smallfedi.core.models import Account, Status
+from smallfedi.core.models import Account, Poll, Status
 
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
@@ -23,6 +23,7 @@ EXTENSIONS = {
     "schema": "http://schema.org#",
     "PropertyValue": "schema:PropertyValue",
     "value": "schema:value",
+    "votersCount": "toot:votersCount",
 }
 CONTEXT = [AS_CONTEXT, SECURITY_CONTEXT, EXTENSIONS]
 COLLECTION_PAGE_SIZE = 20
@@ -78,7 +79,8 @@ def addressing(inst: Instance, visibility: str, mentioned: list[Account]) -> tup
     return mentions, []
 
 
-def status_to_note(inst: Instance, status: Status, mentioned: list[Account], parent_uri: str | None = None) -> dict:
+def status_to_note(inst: Instance, status: Status, mentioned: list[Account], parent_uri: str | None = None,
+                   poll: Poll | None = None) -> dict:
     to, cc = addressing(inst, status.visibility, mentioned)
     tags = [{"type": "Mention", "href": a.uri, "name": f"@{a.acct(inst.config.domain)}"} for a in mentioned]
     tags += [{"type": "Hashtag", "href": inst.tag_url(t), "name": f"#{t}"} for t in status.tags]
@@ -103,7 +105,33 @@ def status_to_note(inst: Instance, status: Status, mentioned: list[Account], par
         note["contentMap"] = {status.language: status.content}
     if status.edited_at:
         note["updated"] = _day(status.edited_at)
+    if poll is not None:
+        note.update(question(poll))
     return note
+
+
+def question(poll: Poll) -> dict:
+    """What makes a post a poll, as Mastodon sends it: `oneOf` (or `anyOf` for several choices)
+    with each option's count as `replies.totalItems`, `endTime`, `closed` once over."""
+    doc = {
+        "type": "Question",
+        "anyOf" if poll.multiple else "oneOf": [
+            {"type": "Note", "name": o.title, "replies": {"type": "Collection", "totalItems": o.votes_count}}
+            for o in poll.options],
+        "votersCount": poll.voters_count or 0,
+    }
+    if poll.expires_at:
+        doc["endTime"] = _day(poll.expires_at)
+        if poll.expired:
+            doc["closed"] = doc["endTime"]
+    return doc
+
+
+def vote(inst: Instance, uri: str, status: Status, author: Account, choice_title: str) -> dict:
+    """The owner's vote on someone's poll: a Note named after the option, to the author alone."""
+    note = {"id": uri, "type": "Note", "name": choice_title, "attributedTo": inst.actor_uri(),
+            "to": [author.uri], "inReplyTo": status.uri}
+    return activity(inst, "Create", f"{uri}/activity", note, to=[author.uri])
 
 
 def with_context(doc: dict) -> dict:
@@ -121,14 +149,15 @@ def activity(inst: Instance, kind: str, uri: str, obj, *, to=None, cc=None, publ
     return doc
 
 
-def create(inst: Instance, status: Status, mentioned: list[Account]) -> dict:
-    note = status_to_note(inst, status, mentioned)
+def create(inst: Instance, status: Status, mentioned: list[Account], poll: Poll | None = None) -> dict:
+    note = status_to_note(inst, status, mentioned, poll=poll)
     return activity(inst, "Create", f"{status.uri}/activity", note, to=note["to"], cc=note["cc"],
                     published=status.created_at)
 
 
-def update_note(inst: Instance, status: Status, mentioned: list[Account], uri: str) -> dict:
-    note = status_to_note(inst, status, mentioned)
+def update_note(inst: Instance, status: Status, mentioned: list[Account], uri: str,
+                poll: Poll | None = None) -> dict:
+    note = status_to_note(inst, status, mentioned, poll=poll)
     return activity(inst, "Update", uri, note, to=note["to"], cc=note["cc"], published=status.edited_at)
 
 

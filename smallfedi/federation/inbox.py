@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from smallfedi.core import remote
+from smallfedi.core import domain_blocks, polls, remote
 from smallfedi.core.errors import DomainError
 from smallfedi.core.instance import Instance
 from smallfedi.core.models import Account
@@ -61,6 +63,11 @@ async def inbox(request: Request) -> Response:
     body = await request.body()
     try:
         activity = _parse_body(request, body)
+        blocked = await _blocked_origin(inst, request, activity)
+        if blocked:
+            # Before the signature: nothing is fetched from a blocked domain, not even its key.
+            log.info("inbox dropped an activity from the blocked domain %s", blocked)
+            return _answer(202)
         try:
             signer = await verify_signed_request(request, service, body)
         except Rejected:
@@ -144,6 +151,18 @@ async def verify_signed_request(request: Request, service: FederationService, bo
     raise Rejected(401, "signature does not verify")
 
 
+_KEY_ID_RE = re.compile(r'keyid="([^"]+)"', re.IGNORECASE)
+
+
+async def _blocked_origin(inst: Instance, request: Request, activity: dict) -> str | None:
+    """The host of the activity's actor, or of its signature's key, when a domain block covers it."""
+    hosts = [urlsplit(u).netloc for u in [id_of(activity.get("actor")),
+             *_KEY_ID_RE.findall(request.headers.get("signature", "") + request.headers.get("signature-input", ""))]
+             if isinstance(u, str)]
+    blocked = await domain_blocks.domains(inst) if hosts else []
+    return next((h for h in hosts if any(domain_blocks.covers(d, h) for d in blocked)), None)
+
+
 def _is_self_delete(activity: dict) -> bool:
     return "Delete" in types_of(activity) and id_of(_object(activity)) == id_of(activity.get("actor"))
 
@@ -168,6 +187,8 @@ async def dispatch(inst: Instance, service: FederationService, actor: Account, a
     elif kind == "Undo":
         await _undo(inst, actor, obj)
     elif kind in ("Create", "Update") and isinstance(obj, dict) and types_of(obj) & {"Note", "Article", "Question", "Page"}:
+        if kind == "Create" and await _vote(inst, actor, obj):
+            return
         note = note_info(obj, actor.followers_url)
         if note.author_uri != actor.uri:
             raise Rejected(403, "a post can only be created or updated by its author")
@@ -204,6 +225,18 @@ async def dispatch(inst: Instance, service: FederationService, actor: Account, a
             await remote.receive_move(inst, actor, target)
     else:
         log.info("ignoring %s from %s", kind, actor.uri)
+
+
+async def _vote(inst: Instance, actor: Account, obj: dict) -> bool:
+    """A vote on one of the owner's polls (a Note named after an option, in reply to the poll)
+    goes to the count, not among the posts. False when the Note is no such vote."""
+    name, target = obj.get("name"), id_of(obj.get("inReplyTo"))
+    if ("Note" not in types_of(obj) or not isinstance(name, str) or not target
+            or not same_origin(target, inst.base_url)):
+        return False
+    if next((a for a in map(id_of, as_list(obj.get("attributedTo"))) if a), None) != actor.uri:
+        raise Rejected(403, "a vote can only be cast by its author")
+    return await polls.receive_vote(inst, actor, target, name, id_of(obj))
 
 
 async def _undo(inst: Instance, actor: Account, obj) -> None:

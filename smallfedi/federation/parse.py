@@ -11,7 +11,7 @@ import re
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
-from smallfedi.core.models import ActorInfo, NoteInfo
+from smallfedi.core.models import ActorInfo, NoteInfo, PollInfo, PollOption
 from smallfedi.store.db import format_time
 from smallfedi.text import sanitize_html
 
@@ -19,6 +19,8 @@ PUBLIC_IDS = {"https://www.w3.org/ns/activitystreams#Public", "as:Public", "Publ
 ACTOR_TYPES = {"Person", "Service", "Application", "Group", "Organization"}
 NOTE_TYPES = {"Note", "Article", "Question", "Page"}
 MAX_TEXT = 100_000  # characters of content we keep from one post
+MAX_POLL_OPTIONS = 20  # of a remote Question (Mastodon allows 4 of its own)
+MAX_COUNT = 1_000_000_000
 
 
 class ParseError(Exception):
@@ -195,4 +197,29 @@ def note_info(doc: dict, followers_url: str | None = None) -> NoteInfo:
         spoiler_text=html.unescape(text(doc.get("summary"), 1000)) if isinstance(doc.get("summary"), str) else "",
         sensitive=doc.get("sensitive") is True, language=language, updated=parse_time(doc.get("updated")),
         in_reply_to_uri=id_of(doc.get("inReplyTo")), mentions=mentions, tags=tags,
+        poll=poll_info(doc) if "Question" in types_of(doc) else None,
     )
+
+
+def _count(value) -> int:
+    """A count from afar: a non-negative integer, capped (SQLite's integers end at 2**63)."""
+    return min(value, MAX_COUNT) if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+def poll_info(doc: dict) -> PollInfo | None:
+    """A Question's choices (`oneOf`, or `anyOf` for several) with their counts
+    (`replies.totalItems`), `endTime`, `closed` and `votersCount`; None for an open question."""
+    multiple = bool(as_list(doc.get("anyOf"))) and not as_list(doc.get("oneOf"))
+    options = []
+    for item in as_list(doc.get("anyOf" if multiple else "oneOf"))[:MAX_POLL_OPTIONS]:
+        if isinstance(item, dict) and isinstance(item.get("name"), str) and item["name"].strip():
+            replies = item.get("replies") if isinstance(item.get("replies"), dict) else {}
+            options.append(PollOption(text(item["name"], 500), _count(replies.get("totalItems"))))
+    if not options:
+        return None
+    closed = doc.get("closed")
+    closed_at = (parse_time(closed) or format_time(datetime.now(timezone.utc))) if closed not in (None, False) \
+        else None
+    voters = doc.get("votersCount")
+    return PollInfo(options=tuple(options), multiple=multiple, expires_at=parse_time(doc.get("endTime")),
+                    closed_at=closed_at, voters_count=_count(voters) if voters is not None else None)

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from smallfedi.core import following, marks, reading
+from smallfedi.core import domain_blocks, following, marks, polls, reading
 from smallfedi.core.errors import DomainError, Gone, NotFound
 from smallfedi.federation import documents as docs
 from smallfedi.federation.inbox import Rejected, inbox, verify_signed_request
@@ -49,9 +49,12 @@ async def _signer(request: Request):
             return None
         raise SignatureRequired("this server requires signed fetches (authorized fetch)")
     try:
-        return await verify_signed_request(request, request.app.state.federation, b"")
+        signer = await verify_signed_request(request, request.app.state.federation, b"")
     except Rejected as exc:
         raise SignatureRequired(exc.message) from None
+    if await domain_blocks.is_blocked(request.app.state.instance, signer.domain):
+        raise SignatureRequired("this server does not answer your domain")
+    return signer
 
 
 def _open_paths(request: Request) -> set[str]:
@@ -95,7 +98,8 @@ async def note(request: Request) -> Response:
     if status.reblog_of_id is not None:
         raise NotFound("no such post")
     mentioned = await _mentioned(inst, status.id)
-    return ActivityJSONResponse(docs.with_context(docs.status_to_note(inst, status, mentioned)))
+    poll = await polls.get(inst, status.id)
+    return ActivityJSONResponse(docs.with_context(docs.status_to_note(inst, status, mentioned, poll=poll)))
 
 
 async def _mentioned(inst, status_id: int):
@@ -116,7 +120,8 @@ async def note_activity(request: Request) -> Response:
     status = await reading.visible_status(inst, int(raw), False)
     if status.reblog_of_id is not None:
         return ActivityJSONResponse(await _announce(inst, status))
-    return ActivityJSONResponse(docs.create(inst, status, await _mentioned(inst, status.id)))
+    return ActivityJSONResponse(docs.create(inst, status, await _mentioned(inst, status.id),
+                                            await polls.get(inst, status.id)))
 
 
 async def _announce(inst, boost) -> dict:
@@ -150,7 +155,7 @@ async def outbox(request: Request) -> Response:
     for status in page.items:
         # Boosts are Announces, as at their ids, so the page holds what totalItems counts.
         if status.reblog_of_id is None:
-            doc = docs.create(inst, status, await _mentioned(inst, status.id))
+            doc = docs.create(inst, status, await _mentioned(inst, status.id), await polls.get(inst, status.id))
         else:
             doc = await _announce(inst, status)
         items.append({k: v for k, v in doc.items() if k != "@context"})
@@ -192,7 +197,8 @@ async def featured(request: Request) -> Response:
     items = []
     for _, status in page.items:
         if status.visibility in ("public", "unlisted"):
-            items.append(docs.status_to_note(inst, status, await _mentioned(inst, status.id)))
+            items.append(docs.status_to_note(inst, status, await _mentioned(inst, status.id),
+                                             poll=await polls.get(inst, status.id)))
     return ActivityJSONResponse({"@context": docs.CONTEXT, "id": uri, "type": "OrderedCollection",
                                  "totalItems": len(items), "orderedItems": items})
 

@@ -14,7 +14,7 @@ from urllib.parse import quote, urlsplit
 import aiosqlite
 import httpx
 
-from smallfedi.core import remote
+from smallfedi.core import domain_blocks, polls, remote
 from smallfedi.core.errors import DomainError, Invalid, NotFound
 from smallfedi.core.instance import Instance
 from smallfedi.core.models import Account, Status
@@ -22,7 +22,9 @@ from smallfedi.federation import documents as docs
 from smallfedi.federation.fetch import FetchError, fetch_json, fetch_object
 from smallfedi.federation.parse import ParseError, actor_info, note_info, same_origin, types_of
 from smallfedi.store import accounts as accounts_store
+from smallfedi.store import domain_blocks as domain_blocks_store
 from smallfedi.store import follows as follows_store
+from smallfedi.store import polls as polls_store
 from smallfedi.store import queue as queue_store
 from smallfedi.store import statuses as statuses_store
 from smallfedi.store.db import utcnow
@@ -58,6 +60,7 @@ class FederationService:
                 if user.lower() == self.inst.owner.username.lower():
                     return self.inst.owner
                 raise NotFound(f"There is nobody called {user} here.")
+            await self._refuse_blocked(host)
             known = await accounts_store.get_by_handle(self.inst.db, user, host)
             if known is not None and not _stale(known["fetched_at"]):
                 return Account.from_row(known)
@@ -67,6 +70,7 @@ class FederationService:
                 if query.rstrip("/") in (self.inst.actor_uri(), self.inst.profile_url()):
                     return self.inst.owner
                 raise NotFound("That address is not an account here.")
+            await self._refuse_blocked(query)
             known = await accounts_store.get_by_uri(self.inst.db, query)
             if known is not None and not _stale(known["fetched_at"]):
                 return Account.from_row(known)
@@ -88,7 +92,14 @@ class FederationService:
                 return link["href"]
         raise RemoteError(f"@{user}@{host} has no ActivityPub actor.")
 
+    async def _refuse_blocked(self, url_or_host: str) -> None:
+        """Nothing is fetched from a blocked domain."""
+        if await domain_blocks.is_blocked(self.inst, url_or_host):
+            host = urlsplit(url_or_host).netloc if "://" in url_or_host else url_or_host
+            raise RemoteError(f"{host} is on a blocked domain.")
+
     async def fetch_actor(self, uri: str) -> Account:
+        await self._refuse_blocked(uri)
         try:
             doc = await fetch_object(self.client, uri, auth=self.auth)
             info = actor_info(doc)
@@ -104,6 +115,7 @@ class FederationService:
             row = await accounts_store.get_by_key_id(self.inst.db, key_id)
             if row is not None:
                 return Account.from_row(row)
+        await self._refuse_blocked(key_id)
         url = key_id.split("#", 1)[0]
         try:
             doc = await fetch_object(self.client, url, auth=self.auth)
@@ -134,6 +146,9 @@ class FederationService:
         return account
 
     async def resolve_status(self, uri: str, depth: int = 0) -> Status | None:
+        if await domain_blocks.is_blocked(self.inst, uri):
+            log.info("not resolving %s: a blocked domain", uri)
+            return None
         row = await statuses_store.get_by_uri(self.inst.db, uri)
         if row is not None:
             return Status.from_row(row)
@@ -159,10 +174,14 @@ class FederationService:
 
     async def _queue(self, tx: aiosqlite.Connection, doc: dict, inboxes) -> None:
         targets = []
+        blocked = await domain_blocks_store.domains_in(tx)
         for inbox in dict.fromkeys(i for i in inboxes if i):
             if same_origin(inbox, self.inst.base_url):
                 continue  # never deliver to ourselves
-            targets.append((inbox, urlsplit(inbox).netloc.lower()))
+            host = urlsplit(inbox).netloc.lower()
+            if any(domain_blocks.covers(d, host) for d in blocked):
+                continue  # nor to a blocked domain
+            targets.append((inbox, host))
         activity_id = await queue_store.insert_activity(tx, self.inst.ids.next(), doc["id"], doc["type"],
                                                         json.dumps(doc, ensure_ascii=False), utcnow())
         if targets:
@@ -180,11 +199,24 @@ class FederationService:
         return inboxes
 
     async def publish_status(self, tx, status: Status, mentioned: list[Account]) -> None:
-        await self._queue(tx, docs.create(self.inst, status, mentioned), await self._status_inboxes(tx, status, mentioned))
+        poll = await polls.get_in(tx, self.inst, status.id)
+        await self._queue(tx, docs.create(self.inst, status, mentioned, poll),
+                          await self._status_inboxes(tx, status, mentioned))
 
     async def publish_edit(self, tx, status: Status, mentioned: list[Account]) -> None:
-        doc = docs.update_note(self.inst, status, mentioned, f"{status.uri}#updates/{self.inst.ids.next()}")
+        poll = await polls.get_in(tx, self.inst, status.id)
+        doc = docs.update_note(self.inst, status, mentioned, f"{status.uri}#updates/{self.inst.ids.next()}", poll)
         await self._queue(tx, doc, await self._status_inboxes(tx, status, mentioned))
+
+    async def publish_poll_update(self, tx, status: Status, mentioned: list[Account]) -> None:
+        """The owner's poll with its new figures: to its readers, and to everyone who voted."""
+        poll = await polls.get_in(tx, self.inst, status.id)
+        doc = docs.update_note(self.inst, status, mentioned, f"{status.uri}#updates/{self.inst.ids.next()}", poll)
+        inboxes = await self._status_inboxes(tx, status, mentioned)
+        await self._queue(tx, doc, inboxes + await polls_store.voter_inboxes_in(tx, status.id))
+
+    async def publish_vote(self, tx, vote_uri: str, status: Status, author: Account, choice_title: str) -> None:
+        await self._queue(tx, docs.vote(self.inst, vote_uri, status, author, choice_title), [author.inbox_url])
 
     async def publish_delete(self, tx, status: Status, mentioned: list[Account]) -> None:
         doc = docs.delete_note(self.inst, status, mentioned, f"{status.uri}#delete")

@@ -7,6 +7,7 @@ from typing import Sequence
 
 import aiosqlite
 
+from smallfedi.store import domain_blocks
 from smallfedi.store.db import Database
 
 
@@ -88,15 +89,16 @@ async def list_notifications(db: Database, *, max_id: int | None = None, limit: 
         bound = "WHERE id < ?"
         params.append(max_id)
     params.append(limit)
-    where = "WHERE account_id NOT IN (SELECT id FROM accounts WHERE blocked = 1)" + (" AND id < ?" if bound else "")
+    where = f"WHERE NOT {domain_blocks.hidden('notifications.account_id')}" + (" AND id < ?" if bound else "")
     return await db.fetchall(f"SELECT * FROM notifications {where} ORDER BY id DESC LIMIT ?", params)
 
 
 async def query_notifications(db: Database, *, types: Sequence[str] | None, exclude_types: Sequence[str],
                               account_id: int | None, max_id: int | None, since_id: int | None,
                               min_id: int | None, limit: int) -> list[sqlite3.Row]:
-    """Notifications newest first, without blocked accounts or those muted with their notifications."""
-    where = ["account_id NOT IN (SELECT id FROM accounts WHERE blocked = 1)",
+    """Notifications newest first, without blocked accounts (one by one or by domain) or those
+    muted with their notifications."""
+    where = [f"NOT {domain_blocks.hidden('notifications.account_id')}",
              "account_id NOT IN (SELECT account_id FROM account_mutes WHERE notifications = 1)"]
     params: list = []
     for op, value in (("<", max_id), (">", since_id), (">", min_id)):

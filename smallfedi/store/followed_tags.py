@@ -1,0 +1,37 @@
+"""Hashtags the owner follows."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import aiosqlite
+
+from smallfedi.store.db import Database
+
+
+async def is_followed(db: Database, name: str) -> bool:
+    return await db.fetchone("SELECT 1 FROM followed_tags WHERE name = ?", (name,)) is not None
+
+
+async def follow(tx: aiosqlite.Connection, row_id: int, name: str, now: str) -> None:
+    await tx.execute("INSERT OR IGNORE INTO followed_tags (id, name, created_at) VALUES (?, ?, ?)",
+                     (row_id, name, now))
+
+
+async def unfollow(tx: aiosqlite.Connection, name: str) -> None:
+    await tx.execute("DELETE FROM followed_tags WHERE name = ?", (name,))
+
+
+async def page(db: Database, *, max_id: int | None, since_id: int | None, min_id: int | None,
+               limit: int) -> list[sqlite3.Row]:
+    """Followed hashtags, the most recently followed first; `id` is the paging cursor."""
+    where, params = ["1"], []
+    for op, value in (("<", max_id), (">", since_id), (">", min_id)):
+        if value is not None:
+            where.append(f"id {op} ?")
+            params.append(value)
+    order = "ASC" if (min_id is not None and max_id is None) else "DESC"
+    rows = await db.fetchall(
+        f"SELECT id, name FROM followed_tags WHERE {' AND '.join(where)} ORDER BY id {order} LIMIT ?",
+        (*params, limit))
+    return rows if order == "DESC" else rows[::-1]
