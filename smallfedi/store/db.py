@@ -35,6 +35,25 @@ def format_time(when: datetime) -> str:
     return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
 
 
+def page_bounds(column: str, max_id: int | None, since_id: int | None,
+                min_id: int | None) -> tuple[list[str], list, str]:
+    """Mastodon's paging on `column`: (conditions, their parameters, the order to read in).
+
+    max_id and since_id bound a newest-first page; min_id alone asks for the page just above
+    it, read oldest first (then turned round with `newest_first`).
+    """
+    where, params = [], []
+    for op, value in (("<", max_id), (">", since_id), (">", min_id)):
+        if value is not None:
+            where.append(f"{column} {op} ?")
+            params.append(value)
+    return where, params, "ASC" if (min_id is not None and max_id is None) else "DESC"
+
+
+def newest_first(rows: list, order: str) -> list:
+    return rows if order == "DESC" else rows[::-1]
+
+
 def split_statements(script: str) -> list[str]:
     """Split a migration into statements, so each runs inside our own transaction.
 

@@ -7,7 +7,7 @@ import sqlite3
 
 import aiosqlite
 
-from smallfedi.store.db import Database
+from smallfedi.store.db import Database, newest_first, page_bounds
 
 
 def _covers(host: str, domain: str) -> str:
@@ -44,16 +44,11 @@ async def domains_in(tx: aiosqlite.Connection) -> list[str]:
 async def page(db: Database, *, max_id: int | None, since_id: int | None, min_id: int | None,
                limit: int) -> list[sqlite3.Row]:
     """Blocks, the newest first; `id` is the paging cursor."""
-    where, params = ["1"], []
-    for op, value in (("<", max_id), (">", since_id), (">", min_id)):
-        if value is not None:
-            where.append(f"id {op} ?")
-            params.append(value)
-    order = "ASC" if (min_id is not None and max_id is None) else "DESC"
+    where, params, order = page_bounds("id", max_id, since_id, min_id)
     rows = await db.fetchall(
-        f"SELECT id, domain FROM domain_blocks WHERE {' AND '.join(where)} ORDER BY id {order} LIMIT ?",
+        f"SELECT id, domain FROM domain_blocks WHERE {' AND '.join(['1', *where])} ORDER BY id {order} LIMIT ?",
         (*params, limit))
-    return rows if order == "DESC" else rows[::-1]
+    return newest_first(rows, order)
 
 
 async def add(tx: aiosqlite.Connection, block_id: int, domain: str, now: str) -> None:

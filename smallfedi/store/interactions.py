@@ -8,7 +8,7 @@ from typing import Sequence
 import aiosqlite
 
 from smallfedi.store import domain_blocks
-from smallfedi.store.db import Database
+from smallfedi.store.db import Database, page_bounds
 
 
 async def add_favourite(tx: aiosqlite.Connection, fav_id: int, account_id: int, status_id: int, uri: str | None,
@@ -100,11 +100,8 @@ async def query_notifications(db: Database, *, types: Sequence[str] | None, excl
     muted with their notifications."""
     where = [f"NOT {domain_blocks.hidden('notifications.account_id')}",
              "account_id NOT IN (SELECT account_id FROM account_mutes WHERE notifications = 1)"]
-    params: list = []
-    for op, value in (("<", max_id), (">", since_id), (">", min_id)):
-        if value is not None:
-            where.append(f"id {op} ?")
-            params.append(value)
+    bounds, params, order = page_bounds("id", max_id, since_id, min_id)
+    where.extend(bounds)
     if types is not None:
         where.append(f"type IN ({', '.join('?' for _ in types)})")
         params.extend(types)
@@ -114,7 +111,6 @@ async def query_notifications(db: Database, *, types: Sequence[str] | None, excl
     if account_id is not None:
         where.append("account_id = ?")
         params.append(account_id)
-    order = "ASC" if (min_id is not None and max_id is None) else "DESC"
     rows = await db.fetchall(f"SELECT * FROM notifications WHERE {' AND '.join(where)} ORDER BY id {order} LIMIT ?",
                              (*params, limit))
     return rows if order == "DESC" else rows[::-1]

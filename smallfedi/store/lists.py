@@ -7,7 +7,7 @@ from typing import Sequence
 
 import aiosqlite
 
-from smallfedi.store.db import Database
+from smallfedi.store.db import Database, page_bounds
 
 
 async def all_lists(db: Database) -> list[sqlite3.Row]:
@@ -41,12 +41,8 @@ async def members(db: Database, list_id: int, *, max_id: int | None, since_id: i
                   limit: int | None) -> list[sqlite3.Row]:
     """Members newest first (by when they were added), each with the account's columns and
     `cursor`, the membership's id. limit=None: all of them."""
-    where, params = ["m.list_id = ?"], [list_id]
-    for op, value in (("<", max_id), (">", since_id), (">", min_id)):
-        if value is not None:
-            where.append(f"m.id {op} ?")
-            params.append(value)
-    order = "ASC" if (min_id is not None and max_id is None) else "DESC"
+    bounds, values, order = page_bounds("m.id", max_id, since_id, min_id)
+    where, params = ["m.list_id = ?", *bounds], [list_id, *values]
     tail = ""
     if limit is not None:
         tail = " LIMIT ?"

@@ -12,7 +12,7 @@ from typing import Iterable, Sequence
 import aiosqlite
 
 from smallfedi.store import domain_blocks
-from smallfedi.store.db import Database
+from smallfedi.store.db import Database, page_bounds
 
 STATUS_COLUMNS = (
     "id", "uri", "url", "account_id", "local", "in_reply_to_id", "in_reply_to_uri",
@@ -333,15 +333,7 @@ async def tags_for(db: Database, status_ids: Sequence[int]) -> dict[int, list[st
 
 
 def _bounds(max_id: int | None, since_id: int | None, min_id: int | None) -> tuple[list[str], list, str]:
-    """Mastodon's paging: max_id and since_id bound a newest-first page; min_id alone asks for
-    the page just above it (read oldest first, then turned round)."""
-    where, params = [], []
-    for op, value in (("<", max_id), (">", since_id), (">", min_id)):
-        if value is not None:
-            where.append(f"s.id {op} ?")
-            params.append(value)
-    order = "ASC" if (min_id is not None and max_id is None) else "DESC"
-    return where, params, order
+    return page_bounds("s.id", max_id, since_id, min_id)
 
 
 async def query(db: Database, *, visibilities: Sequence[str], account_id: int | None = None,
