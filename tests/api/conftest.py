@@ -1,4 +1,9 @@
-"""Fixtures for the client API: an app registered, the owner's consent given, a token."""
+"""Fixtures for the client API: an app registered, the owner's consent given, a token.
+
+Every answer to an API path that the test clients here receive is checked against the strict
+apps' schema (tests/api/schema_check.py); what a strict app would refuse fails the test when
+its fixtures are torn down. Clients a test makes itself are checked too once passed to `strict`.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import pytest
 
+from tests.api.schema_check import Strict
 from tests.conftest import PASSWORD, running_instance
 
 REDIRECT = "http://127.0.0.1:1/callback"
@@ -57,12 +63,44 @@ async def token_for(client: httpx.AsyncClient, scopes: str = SCOPES) -> str:
     return r.json()["access_token"]
 
 
+_current: Strict | None = None  # the running test's checker
+
+
+def strict(client):
+    """Check every API answer `client` (an httpx client, sync or async) receives against the
+    strict apps' schema, for the rest of the running test; returns the client."""
+    assert _current is not None, "strict() is for clients made during a test"
+    return _current.install(client)
+
+
+@pytest.fixture(autouse=True)
+def strict_answers():
+    """One checker per test; at teardown, whatever it found fails the test."""
+    global _current
+    _current = checker = Strict()
+    try:
+        yield checker
+    finally:
+        _current = None
+    checker.report()
+
+
 @pytest.fixture
-async def api(tmp_path):
+async def client(tmp_path, strict_answers):
+    """The plain client of tests/conftest.py, its API answers checked."""
+    async with running_instance(tmp_path) as c:
+        yield strict_answers.install(c)
+    strict_answers.report()
+
+
+@pytest.fixture
+async def api(tmp_path, strict_answers):
     """An httpx client on a fresh instance, carrying the owner's bearer token."""
     async with running_instance(tmp_path) as client:
+        strict_answers.install(client)
         token = await token_for(client)
         client.cookies.clear()
         client.headers["Authorization"] = f"Bearer {token}"
         client.token = token
         yield client
+    strict_answers.report()

@@ -12,7 +12,7 @@ import pytest
 
 from smallfedi.core import following, interactions, posting
 from smallfedi.core.posting import Draft
-from tests.api.conftest import token_for
+from tests.api.conftest import strict, token_for
 from tests.conftest import Network, running_instance
 
 pytestmark = pytest.mark.anyio
@@ -156,7 +156,7 @@ async def test_a_crash_is_a_json_500_on_the_api(api, monkeypatch):
 
     monkeypatch.setattr(core_oauth, "grant_for", broken)
     transport = httpx.ASGITransport(app=api.app, client=("127.0.0.1", 12345), raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE) as crashing:
+    async with strict(httpx.AsyncClient(transport=transport, base_url=BASE)) as crashing:
         r = await crashing.get("/api/v1/timelines/home", headers={"Authorization": "Bearer x"})
         body = assert_json_error(r, 500)
         assert "boom" not in json.dumps(body)  # nothing internal leaks
@@ -368,8 +368,8 @@ async def test_rails_brackets_for_lists(api):
 
 async def test_rails_brackets_for_notification_types(tmp_path):
     async with Network(tmp_path) as net:
-        alice = await net.add("alice", 9321, "alice")
-        bob = await net.add("bob", 9322, "bob")
+        alice = strict(await net.add("alice", 9321, "alice"))
+        bob = strict(await net.add("bob", 9322, "bob"))
         await following.follow(bob.app.state.instance, "@alice@127.0.0.1:9321")
         await net.settle()
         status = await posting.publish(alice.app.state.instance, Draft(text="like me"))
@@ -458,6 +458,7 @@ async def test_idempotency_key(api):
 
 async def test_a_body_over_the_limit_is_413(tmp_path):
     async with running_instance(tmp_path, extra="\n[limits]\nmax_body_bytes = 16384\n") as client:
+        strict(client)
         token = await token_for(client)
         client.headers["Authorization"] = f"Bearer {token}"
         # Just under the limit is fine (unknown padding is ignored).

@@ -1,7 +1,7 @@
 """Mastodon.py, the reference Python client library, against real `smallfedi serve` processes on
 loopback: it registers an app, the owner approves it on the authorise page, and then it uses the
 API the way apps do. Every JSON answer is also held to what the strictest apps require
-(tests/api/strict_schema.py): Mastodon.py itself accepts nearly anything.
+(tests/api/schema_check.py): Mastodon.py itself accepts nearly anything.
 
 Two servers run: `home`, the one under test, and `peer`, a second instance whose owner follows,
 likes, boosts and mentions, so that notifications, remote accounts and relationships are real.
@@ -10,7 +10,6 @@ likes, boosts and mentions, so that notifications, remote accounts and relations
 from __future__ import annotations
 
 import base64
-import json
 import re
 import time
 import uuid
@@ -23,113 +22,14 @@ import requests
 from mastodon import Mastodon
 from mastodon.errors import MastodonAPIError, MastodonNotFoundError, MastodonUnauthorizedError
 
-from tests.api import strict_schema
 from tests.api.conftest import REDIRECT, hidden_fields
+from tests.api.schema_check import answer_problems
 from tests.conftest import USERNAME, Server
 
 SCOPES = ["read", "write", "follow", "push"]
 OOB = "urn:ietf:wg:oauth:2.0:oob"
 TIMEOUT = 20  # seconds, for every HTTP request
 FEDERATION_WAIT = 20  # seconds, for a delivery to arrive on the other server
-STATUS_FLAGS = ("favourited", "reblogged", "muted", "bookmarked", "pinned")
-
-# Which entity each answer is, by method and path. "list:X" is an array of X.
-_S = r"/api/v1/statuses/\d+"
-ENTITIES = [
-    ({"POST"}, r"/api/v1/apps", "CredentialApplication"),
-    ({"GET"}, r"/api/v1/apps/verify_credentials", "Application"),
-    ({"POST"}, r"/oauth/token", "Token"),
-    ({"POST"}, r"/oauth/revoke", "Empty"),
-    ({"GET"}, r"/\.well-known/oauth-authorization-server", "OAuthServer"),
-    ({"GET"}, r"/api/v1/instance/?", "InstanceV1"),
-    ({"GET"}, r"/api/v2/instance/?", "InstanceV2"),
-    ({"GET", "PATCH"}, r"/api/v1/accounts/(verify|update)_credentials", "CredentialAccount"),
-    ({"GET"}, r"/api/v1/accounts/relationships", "list:Relationship"),
-    ({"GET"}, r"/api/v1/accounts/search", "list:Account"),
-    ({"GET"}, r"/api/v1/accounts/(lookup|\d+)", "Account"),
-    ({"GET"}, r"/api/v1/accounts/\d+/statuses", "list:Status"),
-    ({"GET"}, r"/api/v1/accounts/\d+/(followers|following)", "list:Account"),
-    ({"GET"}, r"/api/v1/(blocks|mutes|follow_requests)", "list:Account"),
-    ({"POST"}, r"/api/v1/accounts/\d+/(un)?(follow|block|mute)", "Relationship"),
-    ({"POST"}, r"/api/v1/statuses", "Status"),
-    ({"GET"}, r"/api/v1/statuses", "list:Status"),
-    ({"GET", "PUT", "DELETE"}, _S, "Status"),
-    ({"POST"}, _S + r"/(un)?(favourite|reblog|bookmark|pin|mute)", "Status"),
-    ({"GET"}, _S + r"/context", "Context"),
-    ({"GET"}, _S + r"/source", "StatusSource"),
-    ({"GET"}, _S + r"/history", "list:StatusEdit"),
-    ({"GET"}, _S + r"/(favourited|reblogged)_by", "list:Account"),
-    ({"GET"}, r"/api/v1/timelines/(home|public|tag/[^/]+)", "list:Status"),
-    ({"GET"}, r"/api/v1/(bookmarks|favourites)", "list:Status"),
-    ({"GET"}, r"/api/v1/notifications", "list:Notification"),
-    ({"GET"}, r"/api/v1/notifications/\d+", "Notification"),
-    ({"POST"}, r"/api/v1/notifications/(\d+/dismiss|clear)", "Empty"),
-    ({"GET"}, r"/api/v2/notifications", "GroupedNotificationsResults"),
-    ({"GET"}, r"/api/v[12]/notifications/unread_count", "UnreadCount"),
-    ({"GET", "POST"}, r"/api/v1/markers", "Markers"),
-    ({"GET"}, r"/api/v2/search", "Search"),
-    ({"GET"}, r"/api/v1/preferences", "Preferences"),
-    ({"GET"}, r"/api/v1/custom_emojis", "list:Emoji"),
-    ({"GET"}, r"/api/v2/filters", "list:FilterV2"),
-    ({"GET"}, r"/api/v1/lists", "list:List"),
-]
-NOT_JSON = {"/api/v1/streaming/health"}  # Mastodon answers a plain "OK"
-
-
-def entity_of(method: str, path: str) -> str | None:
-    for methods, pattern, entity in ENTITIES:
-        if method in methods and re.fullmatch(pattern, path):
-            return entity
-    return None
-
-
-def _statuses_in(value):
-    """Every Status object inside an answer (reblogged ones, notifications' and search's too)."""
-    if isinstance(value, list):
-        for item in value:
-            yield from _statuses_in(item)
-    elif isinstance(value, dict):
-        if "visibility" in value and "account" in value and "content" in value:
-            yield value
-        for key in ("reblog", "status", "statuses", "ancestors", "descendants", "last_status"):
-            if isinstance(value.get(key), (dict, list)):
-                yield from _statuses_in(value[key])
-
-
-def problems_of(method: str, path: str, status: int, body, authenticated: bool) -> list[str]:
-    if status >= 400:
-        return strict_schema.check("Error", body) if isinstance(body, dict) else ["error body is not an object"]
-    entity = entity_of(method, path)
-    if entity is None:
-        return [f"no entity known for {method} {path}: add it to ENTITIES"]
-    if entity == "Empty":
-        return [] if body == {} else [f"expected {{}}, got {body!r}"]
-    if entity == "OAuthServer":
-        return [] if isinstance(body, dict) and "token_endpoint" in body else ["no token_endpoint"]
-    if entity == "UnreadCount":
-        ok = isinstance(body, dict) and isinstance(body.get("count"), int) and not isinstance(body["count"], bool)
-        return [] if ok else [f"expected {{count: int}}, got {body!r}"]
-    if entity == "Markers":
-        return strict_schema.check_markers(body) if isinstance(body, dict) else ["expected an object"]
-    found = []
-    if entity.startswith("list:"):
-        if not isinstance(body, list):
-            return [f"expected a list of {entity[5:]}"]
-        for i, item in enumerate(body):
-            found += strict_schema.check(entity[5:], item, f"{entity[5:]}[{i}]") if isinstance(item, dict) \
-                else [f"[{i}]: expected an object"]
-    elif isinstance(body, dict):
-        found += strict_schema.check(entity, body)
-    else:
-        found.append(f"expected an object {entity}")
-    if authenticated:
-        # The schema lets these be absent; with a token, Tusky and Ice Cubes need real booleans.
-        for s in _statuses_in(body):
-            found += [f"Status {s.get('id')}.{k}: {s.get(k)!r} is not a bool for the owner"
-                      for k in STATUS_FLAGS if not isinstance(s.get(k), bool)]
-            if s.get("filtered") is None:
-                found.append(f"Status {s.get('id')}.filtered: must be [] for the owner")
-    return found
 
 
 class Recorder:
@@ -153,21 +53,10 @@ class Recorder:
         return s
 
     def problems(self) -> list[str]:
-        """Every problem in the answers not checked yet."""
+        """Every problem in the answers not checked yet (tests/api/schema_check.py)."""
         found = []
         for method, path, status, ctype, content, authenticated in self.seen[self.checked:]:
-            where = f"{method} {path} ({status})"
-            if path in NOT_JSON:
-                continue
-            if not ctype.startswith("application/json"):
-                found.append(f"{where}: Content-Type {ctype!r}, not application/json")
-                continue
-            try:
-                body = json.loads(content)
-            except ValueError:
-                found.append(f"{where}: the body is not JSON")
-                continue
-            found += [f"{where}: {p}" for p in problems_of(method, path, status, body, authenticated)]
+            found += answer_problems(method, path, status, ctype, content, authenticated)
         self.checked = len(self.seen)
         return found
 

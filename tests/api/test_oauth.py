@@ -18,7 +18,7 @@ import pytest
 from smallfedi.core import following
 from smallfedi.core import oauth as core_oauth
 from tests.api.conftest import (
-    REDIRECT, SCOPES, code_from, consent, hidden_fields, register, token_for,
+    REDIRECT, SCOPES, code_from, consent, hidden_fields, register, strict, token_for,
 )
 from tests.conftest import PASSWORD, Network, csrf_of, sign_in
 
@@ -358,7 +358,7 @@ async def test_the_form_needs_its_csrf_token(client):
         assert response.status_code == 403, response.status_code
         assert_no_redirect(response)
     # A token from another browser (another CSRF cookie) is refused too.
-    async with httpx.AsyncClient(transport=client._transport, base_url=str(client.base_url)) as other:
+    async with strict(httpx.AsyncClient(transport=client._transport, base_url=str(client.base_url))) as other:
         response = await other.post("/oauth/authorize", data=form)
         assert response.status_code == 403
         assert_no_redirect(response)
@@ -675,8 +675,8 @@ async def test_scopes_are_enforced(client):
 
 async def test_follow_scope_covers_follow_block_and_mute(tmp_path):
     async with Network(tmp_path) as net:
-        alice = await net.add("alice", 9311, "alice")
-        await net.add("bob", 9312, "bob")
+        alice = strict(await net.add("alice", 9311, "alice"))
+        strict(await net.add("bob", 9312, "bob"))
         bob = await following.follow(alice.app.state.instance, "@bob@127.0.0.1:9312")
         await net.settle()
         read = {"Authorization": f"Bearer {await token_for(alice, 'read')}"}

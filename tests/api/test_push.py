@@ -40,7 +40,7 @@ from smallfedi.core.models import ActorInfo
 from smallfedi.core.posting import Draft
 from smallfedi.core.setup import initialise
 from smallfedi.federation import webpush
-from tests.api.conftest import REDIRECT, code_from, consent, register, token_for
+from tests.api.conftest import REDIRECT, code_from, consent, register, strict, token_for
 from tests.conftest import PASSWORD, USERNAME, Network, free_port
 
 pytestmark = pytest.mark.anyio
@@ -158,11 +158,11 @@ def with_push_routes(client) -> None:
 
 
 async def bearer_client(client: httpx.AsyncClient, scopes: str = "read write follow push") -> httpx.AsyncClient:
-    token = await token_for(client, scopes)
+    token = await token_for(strict(client), scopes)
     client.cookies.clear()
-    api = httpx.AsyncClient(transport=httpx.ASGITransport(app=client.app, client=("127.0.0.1", 12345)),
-                            base_url=str(client.base_url),
-                            headers={"Authorization": f"Bearer {token}"})
+    transport = httpx.ASGITransport(app=client.app, client=("127.0.0.1", 12345))
+    api = strict(httpx.AsyncClient(transport=transport, base_url=str(client.base_url),
+                                   headers={"Authorization": f"Bearer {token}"}))
     api.token = token
     api.app = client.app
     return api
@@ -211,8 +211,8 @@ async def pushnet(tmp_path):
     async with Network(tmp_path) as net:
         net.push = PushService()
         net.router.add(PUSH_HOST, net.push.app)
-        alice = await net.add("alice", ALICE, "alice")
-        await net.add("bob", BOB, "bob")
+        alice = strict(await net.add("alice", ALICE, "alice"))
+        strict(await net.add("bob", BOB, "bob"))
         with_push_routes(alice)
         net.api = await bearer_client(alice)
         yield net
@@ -412,8 +412,8 @@ async def test_the_queue_survives_a_restart(tmp_path):
     async with Network(tmp_path) as net:
         service = PushService()
         net.router.add(PUSH_HOST, service.app)
-        alice = await net.add("alice", ALICE, "alice", deliver=False)  # as if killed before sending
-        await net.add("bob", BOB, "bob")
+        alice = strict(await net.add("alice", ALICE, "alice", deliver=False))  # as if killed before sending
+        strict(await net.add("bob", BOB, "bob"))
         with_push_routes(alice)
         net.api = await bearer_client(alice)
         await subscribe(net.api, keys, standard=True)

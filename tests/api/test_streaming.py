@@ -11,7 +11,7 @@ import httpx
 import pytest
 import websockets
 
-from tests.api.conftest import token_for
+from tests.api.conftest import strict, token_for
 from tests.conftest import Server
 
 pytestmark = pytest.mark.anyio
@@ -25,12 +25,12 @@ def live(tmp_path):
 
 
 async def _token(url: str) -> str:
-    async with httpx.AsyncClient(base_url=url, timeout=10) as client:
+    async with strict(httpx.AsyncClient(base_url=url, timeout=10)) as client:
         return await token_for(client)
 
 
 async def _post(url: str, token: str, text: str, **extra) -> dict:
-    async with httpx.AsyncClient(base_url=url, timeout=10, headers={"Authorization": f"Bearer {token}"}) as c:
+    async with strict(httpx.AsyncClient(base_url=url, timeout=10, headers={"Authorization": f"Bearer {token}"})) as c:
         r = await c.post("/api/v1/statuses", json={"status": text, **extra})
         assert r.status_code == 200, r.text
         return r.json()
@@ -64,7 +64,8 @@ async def test_websocket_with_the_token_as_subprotocol(live):
             assert payload["account"]["acct"] == "alice"
             streams.add(tuple(message["stream"]))
         assert streams == {("user",), ("hashtag", "pi")}
-        async with httpx.AsyncClient(base_url=live.url, headers={"Authorization": f"Bearer {token}"}) as c:
+        owner = httpx.AsyncClient(base_url=live.url, headers={"Authorization": f"Bearer {token}"})
+        async with strict(owner) as c:
             assert (await c.put(f"/api/v1/statuses/{posted['id']}", json={"status": "edited #pi"})).status_code == 200
             edited = await _next(ws, "status.update")
             assert "edited" in json.loads(edited["payload"])["content"]
@@ -99,7 +100,7 @@ async def test_a_bad_token_is_refused(live):
         async with websockets.connect(ws_url, subprotocols=["not-a-token"], open_timeout=5):
             pass
     assert caught.value.response.status_code in (401, 403)
-    async with httpx.AsyncClient(base_url=live.url) as c:
+    async with strict(httpx.AsyncClient(base_url=live.url)) as c:
         r = await c.get("/api/v1/streaming/user", headers={"Authorization": "Bearer nope"})
         assert r.status_code == 401
         assert r.headers["content-type"].startswith("application/json")
@@ -108,7 +109,7 @@ async def test_a_bad_token_is_refused(live):
 
 async def test_server_sent_events(live):
     token = await _token(live.url)
-    async with httpx.AsyncClient(base_url=live.url, timeout=10) as c:
+    async with strict(httpx.AsyncClient(base_url=live.url, timeout=10)) as c:
         async with c.stream("GET", "/api/v1/streaming/user", headers={"Authorization": f"Bearer {token}"}) as r:
             assert r.status_code == 200
             assert r.headers["content-type"].startswith("text/event-stream")

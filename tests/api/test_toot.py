@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.conftest import hidden_fields
+from tests.api.conftest import hidden_fields, strict
 from tests.conftest import Server, need
 
 
@@ -25,7 +25,7 @@ def live(tmp_path):
 
 def _oob_code(url: str, password: str) -> str:
     """Play the owner in a browser: open toot's sign-in address, allow, copy the code."""
-    with httpx.Client(timeout=10) as browser:
+    with strict(httpx.Client(timeout=10)) as browser:
         page = browser.get(url)
         assert page.status_code == 200, page.text
         form = hidden_fields(page.text)
@@ -75,7 +75,7 @@ def test_toot_logs_in_posts_and_reads(live, tmp_path):
     timeline = run("timeline", "--once")
     assert "hello from toot" in timeline
     # What toot posted is a real post with its content warning and visibility.
-    with httpx.Client(base_url=live.url, timeout=10) as web:
+    with strict(httpx.Client(base_url=live.url, timeout=10)) as web:
         feed = web.get("/api/v1/accounts/lookup", params={"acct": "alice"}).json()
         posts = web.get(f"/api/v1/accounts/{feed['id']}/statuses").json()
     assert [(p["spoiler_text"], p["visibility"]) for p in posts] == [("cw", "unlisted")]

@@ -16,6 +16,7 @@ from smallfedi.core.errors import DomainError
 from smallfedi.core.posting import Draft
 from smallfedi.federation import signatures
 from tests.api.conftest import token_for
+from tests.api.schema_check import Strict
 from tests.api.strict_schema import check
 from tests.conftest import Network
 
@@ -30,10 +31,12 @@ def inst(client):
 
 @pytest.fixture
 async def net(tmp_path):
+    strict = Strict()  # every API answer held to the strict apps' schema
     async with Network(tmp_path) as network:
-        await network.add("alice", 9131, "alice")
-        await network.add("bob", 9132, "bob")
+        strict.install(await network.add("alice", 9131, "alice"))
+        strict.install(await network.add("bob", 9132, "bob"))
         yield network
+    strict.report()
 
 
 async def with_token(client):
