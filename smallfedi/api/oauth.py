@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from urllib.parse import unquote
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -53,8 +54,6 @@ def _client_credentials(request: Request, params: Params) -> tuple[str | None, s
             decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
             return None, None
-        from urllib.parse import unquote
-
         cid, _, secret = decoded.partition(":")
         return unquote(cid), unquote(secret)
     return params.str("client_id"), params.str("client_secret")

@@ -13,7 +13,7 @@ from smallfedi.api import entities
 from smallfedi.api.http import JSON, endpoint, error, link_header, limit_of
 from smallfedi.api.params import Params
 from smallfedi.core import interactions, marks, polls, posting, reading, timelines
-from smallfedi.core.errors import Invalid, NotFound
+from smallfedi.core.errors import Gone, Invalid, NotFound
 from smallfedi.core.models import Page
 from smallfedi.store import marks as marks_store
 from smallfedi.store.db import utcnow
@@ -55,10 +55,8 @@ async def visible(request: Request, status_id: int):
     inst = request.app.state.instance
     try:
         return await reading.visible_status(inst, status_id, request.state.is_owner)
-    except Exception as exc:  # Gone as well: apps expect 404 for a deleted post
-        if getattr(exc, "status", None) in (404, 410):
-            raise NotFound("Record not found") from None
-        raise
+    except (NotFound, Gone):  # apps expect 404 for a deleted post too
+        raise NotFound("Record not found") from None
 
 
 def _draft(params: Params, in_reply_to_id: int | None) -> posting.Draft:
