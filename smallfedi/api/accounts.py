@@ -162,60 +162,34 @@ async def _relationship(request: Request, account_id: int) -> Response:
     return JSON(entities.relationship(rels[0]))
 
 
-@endpoint("write:follows")
-async def follow(request: Request, params: Params) -> Response:
-    account = await _account(request, path_id(request))
-    await following.follow_account(request.app.state.instance, account)
-    return await _relationship(request, account.id)
+def _action(scope: str, operation):
+    """POST /api/v1/accounts/:id/<action>: the core operation, then the relationship after it."""
+    @endpoint(scope)
+    async def handler(request: Request, params: Params) -> Response:
+        account_id = path_id(request)
+        await operation(request.app.state.instance, account_id, params)
+        return await _relationship(request, account_id)
+    return handler
 
 
-@endpoint("write:follows")
-async def unfollow(request: Request, params: Params) -> Response:
-    account_id = path_id(request)
-    await following.unfollow(request.app.state.instance, account_id)
-    return await _relationship(request, account_id)
+async def _follow(inst, account_id: int, params: Params) -> None:
+    row = await accounts_store.get(inst.db, account_id)
+    if row is None:
+        raise NotFound("Record not found")
+    await following.follow_account(inst, Account.from_row(row))
 
 
-@endpoint("write:follows")
-async def remove_from_followers(request: Request, params: Params) -> Response:
-    account_id = path_id(request)
-    await following.reject(request.app.state.instance, account_id)
-    return await _relationship(request, account_id)
-
-
-@endpoint("write:blocks")
-async def block(request: Request, params: Params) -> Response:
-    account_id = path_id(request)
-    await following.block(request.app.state.instance, account_id)
-    return await _relationship(request, account_id)
-
-
-@endpoint("write:blocks")
-async def unblock(request: Request, params: Params) -> Response:
-    account_id = path_id(request)
-    await following.unblock(request.app.state.instance, account_id)
-    return await _relationship(request, account_id)
-
-
-@endpoint("write:mutes")
-async def mute(request: Request, params: Params) -> Response:
-    account_id = path_id(request)
-    await marks.mute_account(request.app.state.instance, account_id, params.bool("notifications", True))
-    return await _relationship(request, account_id)
-
-
-@endpoint("write:mutes")
-async def unmute(request: Request, params: Params) -> Response:
-    account_id = path_id(request)
-    await marks.unmute_account(request.app.state.instance, account_id)
-    return await _relationship(request, account_id)
-
-
-@endpoint("write:accounts")
-async def note(request: Request, params: Params) -> Response:
-    account_id = path_id(request)
-    await marks.set_note(request.app.state.instance, account_id, params.str("comment", "") or "")
-    return await _relationship(request, account_id)
+follow = _action("write:follows", _follow)
+unfollow = _action("write:follows", lambda inst, aid, p: following.unfollow(inst, aid))
+remove_from_followers = _action("write:follows", lambda inst, aid, p: following.reject(inst, aid))
+block = _action("write:blocks", lambda inst, aid, p: following.block(inst, aid))
+unblock = _action("write:blocks", lambda inst, aid, p: following.unblock(inst, aid))
+mute = _action("write:mutes", lambda inst, aid, p: marks.mute_account(inst, aid, p.bool("notifications", True)))
+unmute = _action("write:mutes", lambda inst, aid, p: marks.unmute_account(inst, aid))
+note = _action("write:accounts", lambda inst, aid, p: marks.set_note(inst, aid, p.str("comment", "") or ""))
+# Follow requests answer with the relationship too.
+authorize_follow = _action("write:follows", lambda inst, aid, p: following.approve(inst, aid))
+reject_follow = _action("write:follows", lambda inst, aid, p: following.reject(inst, aid))
 
 
 @endpoint("read:follows")
@@ -224,20 +198,6 @@ async def follow_requests(request: Request, params: Params) -> Response:
     pairs = await following.list_followers(request.app.state.instance, accepted=False, max_id=params.id("max_id"),
                                            limit=limit)
     return await _people(request, pairs, limit)
-
-
-@endpoint("write:follows")
-async def authorize_follow(request: Request, params: Params) -> Response:
-    account_id = path_id(request)
-    await following.approve(request.app.state.instance, account_id)
-    return await _relationship(request, account_id)
-
-
-@endpoint("write:follows")
-async def reject_follow(request: Request, params: Params) -> Response:
-    account_id = path_id(request)
-    await following.reject(request.app.state.instance, account_id)
-    return await _relationship(request, account_id)
 
 
 @endpoint("read:blocks")
