@@ -12,6 +12,9 @@ import signal
 from smallfedi.config import Config
 
 GRACEFUL_SECONDS = 20  # systemd's TimeoutStopSec in the unit is longer than this
+# Apps send only small subscribe messages over the streaming WebSocket; a larger frame
+# closes the connection before it is buffered (uvicorn's default would take 16 MiB).
+WS_MAX_BYTES = 64 * 1024
 
 
 def configure_logging(level: str) -> None:
@@ -34,6 +37,7 @@ def serve(config: Config, host: str | None = None, port: int | None = None) -> N
         server_header=False,
         log_level=config.log_level,
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
+        ws_max_size=WS_MAX_BYTES,
         access_log=config.log_level == "debug",
     ))
     # uvicorn re-raises the stop signal once it has shut down, so the default handler would

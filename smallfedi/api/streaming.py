@@ -24,7 +24,7 @@ from smallfedi.core import lists
 from smallfedi.core import notifications as core_notifications
 from smallfedi.core import oauth, timelines
 from smallfedi.core.errors import DomainError
-from smallfedi.core.events import Event
+from smallfedi.core.events import MAX_LISTENERS, Event
 from smallfedi.core.reading import load_status
 
 log = logging.getLogger("smallfedi.streaming")
@@ -130,6 +130,9 @@ async def websocket(ws: WebSocket) -> None:
     if await _grant_from(inst, token) is None:
         await ws.close(code=4001, reason="Invalid access token")  # answers the handshake with 403
         return
+    if inst.events.listeners >= MAX_LISTENERS:
+        await ws.close(code=1013, reason="Too many open streams")  # answers the handshake with 403
+        return
     await ws.accept(subprotocol=chosen)
     subscriptions: set[tuple[str, str | None]] = set()
     first = _subscription(ws.query_params.get("stream"), ws.query_params.get("tag") or ws.query_params.get("list"))
@@ -185,6 +188,8 @@ def sse(stream: str):
         sub = _subscription(stream, request.query_params.get("tag") or request.query_params.get("list"))
         if sub is None:
             return error(400, "Unknown stream type")
+        if inst.events.listeners >= MAX_LISTENERS:
+            return error(429, "Too many open streams", headers={"Retry-After": "60"})
 
         async def events():
             queue = inst.events.subscribe()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 log = logging.getLogger("smallfedi.events")
 
 QUEUE_SIZE = 200
+MAX_LISTENERS = 100  # open streams at once: a few per device is normal, thousands is not
 KINDS = ("status", "status.update", "delete", "notification")
 
 

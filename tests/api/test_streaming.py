@@ -126,3 +126,35 @@ async def test_server_sent_events(live):
                         return json.loads(line[6:])
             payload = await asyncio.wait_for(until_data(), 5)
             assert payload["id"] == posted["id"]
+
+
+async def test_an_oversized_message_closes_the_socket(live):
+    """Subscribe messages are tiny; a 1 MiB frame is refused before it is buffered."""
+    token = await _token(live.url)
+    ws_url = live.url.replace("http://", "ws://") + "/api/v1/streaming"
+    async with websockets.connect(ws_url, subprotocols=[token], open_timeout=5, max_size=None) as ws:
+        await ws.send("x" * (1024 * 1024))
+        with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009  # message too big
+    async with httpx.AsyncClient(base_url=live.url) as c:
+        assert (await c.get("/api/v1/streaming/health")).text == "OK"  # the server carries on
+
+
+async def test_too_many_streams_are_refused(tmp_path, monkeypatch):
+    """Each stream holds a queue; past the cap a new one gets a clear 429, not more memory."""
+    from smallfedi.api import streaming
+    from tests.api.conftest import strict
+    from tests.conftest import running_instance
+
+    monkeypatch.setattr(streaming, "MAX_LISTENERS", 1)
+    async with running_instance(tmp_path) as client:
+        strict(client)
+        token = await token_for(client)
+        inst = client.app.state.instance
+        held = inst.events.subscribe()
+        try:
+            r = await client.get("/api/v1/streaming/user", headers={"Authorization": f"Bearer {token}"})
+            assert r.status_code == 429 and r.json()["error"] == "Too many open streams"
+        finally:
+            inst.events.unsubscribe(held)
