@@ -10,56 +10,27 @@ reuse them and need no network.
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import json
 import os
 import shutil
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import need
+from tests.npm import npm_ci
 
 HERE = Path(__file__).parent
 SOURCE = HERE / "js"
 REPO = HERE.parent.parent
 CACHE = REPO / ".cache" / "api" / "js"
 RUN_TIMEOUT = 120  # seconds; a run takes a few when things work
-LOCKED = ("package.json", "package-lock.json")
 
 
 def install_clients() -> tuple[Path, float]:
-    """The packages into the cache (`npm ci` when the lock changed) and clients.mjs next to them.
-    Returns the folder and the seconds the install took (0 when cached)."""
-    stamp_value = hashlib.sha256(b"".join((SOURCE / name).read_bytes() for name in LOCKED)).hexdigest()
-    stamp = CACHE / ".installed"
-    started = time.monotonic()
-    took = 0.0
-    CACHE.parent.mkdir(parents=True, exist_ok=True)
-    with open(CACHE.parent / "js.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if not (stamp.exists() and stamp.read_text() == stamp_value
-                    and (CACHE / "node_modules" / "masto").is_dir()
-                    and (CACHE / "node_modules" / "megalodon").is_dir()):
-                CACHE.mkdir(parents=True, exist_ok=True)
-                stamp.unlink(missing_ok=True)
-                for name in LOCKED:
-                    shutil.copyfile(SOURCE / name, CACHE / name)
-                # No install scripts: neither library needs one, and nothing may download past the registry.
-                result = subprocess.run(["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"], cwd=CACHE,
-                                        capture_output=True, text=True, timeout=600)
-                if result.returncode != 0:
-                    raise AssertionError(f"npm ci failed:\n{result.stdout}\n{result.stderr}")
-                stamp.write_text(stamp_value)
-                took = time.monotonic() - started
-            shutil.copyfile(SOURCE / "clients.mjs", CACHE / "clients.mjs")  # next to its node_modules
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    took = npm_ci(SOURCE, CACHE, "clients.mjs", CACHE / "node_modules" / "megalodon")
     return CACHE, took
 
 

