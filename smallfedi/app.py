@@ -32,19 +32,27 @@ class BodyTooLarge(Exception):
     pass
 
 
+# Paths that take file uploads: their bodies may reach the media limits, every other path's
+# stays at limits.max_body_bytes.
+UPLOAD_PATHS = frozenset({"/api/v1/media", "/api/v2/media", "/api/v1/accounts/update_credentials",
+                          "/compose", "/settings/profile"})
+
+
 class LimitsAndHeaders:
     """Caps request bodies (by Content-Length and as they stream) and adds security headers."""
 
-    def __init__(self, app: ASGIApp, max_body: int) -> None:
+    def __init__(self, app: ASGIApp, max_body: int, max_upload: int | None = None) -> None:
         self.app = app
         self.max_body = max_body
+        self.max_upload = max(max_upload or max_body, max_body)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        cap = self.max_upload if scope["path"].rstrip("/") in UPLOAD_PATHS else self.max_body
         length = dict(scope["headers"]).get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_body):
+        if length is not None and (not length.isdigit() or int(length) > cap):
             await _too_large(scope, receive, send)
             return
         seen = 0
@@ -56,7 +64,7 @@ class LimitsAndHeaders:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_body:
+                if seen > cap:
                     over = True
                     raise BodyTooLarge()
             return message
@@ -204,5 +212,5 @@ def create_app(config: Config, transport=None, deliver: bool = True) -> Starlett
     from smallfedi.api.routes import ApiEdge
 
     app.add_middleware(ApiEdge)
-    app.add_middleware(LimitsAndHeaders, max_body=config.limits.max_body_bytes)
+    app.add_middleware(LimitsAndHeaders, max_body=config.limits.max_body_bytes, max_upload=config.max_upload_bytes)
     return app

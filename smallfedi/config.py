@@ -29,6 +29,21 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Media:
+    max_image_bytes: int = 16 * 1024 * 1024  # an upload, before processing
+    max_video_bytes: int = 40 * 1024 * 1024  # video and audio are stored as they come
+    max_image_side: int = 2560  # longer side after resizing, in pixels
+    alt_text: str = "warn"  # "warn", "require" or "off": what the web page does without a description
+
+
+@dataclass(frozen=True)
+class Storage:
+    cache_mb: int = 300  # the on-disk cache of remote avatars, headers and previews
+    # Remote posts nobody here interacted with are deleted after this many days; 0 keeps them.
+    prune_remote_after_days: int = 0
+
+
+@dataclass(frozen=True)
 class Federation:
     allow_private_addresses: bool = False
     # Authorized fetch: posts and collections only for signed GETs (the actor's key stays open).
@@ -48,6 +63,8 @@ class Config:
     log_level: str = "info"
     limits: Limits = field(default_factory=Limits)
     federation: Federation = field(default_factory=Federation)
+    media: Media = field(default_factory=Media)
+    storage: Storage = field(default_factory=Storage)
     path: Path | None = None  # the file it was read from, for messages
 
     @property
@@ -65,7 +82,18 @@ class Config:
 
     @property
     def media_dir(self) -> Path:
+        """The owner's media, content-addressed; a reverse proxy may serve it as /media/."""
         return self.data_dir / "media"
+
+    @property
+    def cache_dir(self) -> Path:
+        """Copies of remote avatars, headers and previews, evicted least recently used first."""
+        return self.data_dir / "cache"
+
+    @property
+    def max_upload_bytes(self) -> int:
+        """The body cap on the paths that take uploads (a multipart envelope on top of the file)."""
+        return max(self.media.max_image_bytes, self.media.max_video_bytes) + 64 * 1024
 
 
 def normalise_url(value: object, setting: str = "url") -> str:
@@ -105,7 +133,7 @@ def _positive(value: int, setting: str, low: int = 1, high: int | None = None) -
 
 def parse_config(data: dict, base_dir: Path, path: Path | None = None) -> Config:
     """Build a Config from parsed TOML; relative data_dir is relative to the file's folder."""
-    known = {"url", "data_dir", "server", "federation", "limits", "log_level"}
+    known = {"url", "data_dir", "server", "federation", "limits", "media", "storage", "log_level"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(f"{unknown[0]}: unknown setting")
@@ -153,12 +181,45 @@ def parse_config(data: dict, base_dir: Path, path: Path | None = None) -> Config
                                  "limits.max_body_bytes", 16 * 1024),
     )
 
+    media = _media(_get(data, "media", dict, {}, "media"))
+    storage = _storage(_get(data, "storage", dict, {}, "storage"))
+
     log_level = _get(data, "log_level", str, "info", "log_level").lower()
     if log_level not in ("debug", "info", "warning", "error"):
         raise ConfigError(f"log_level: must be debug, info, warning or error, got {log_level!r}")
 
     return Config(url=url, data_dir=data_dir, host=host, port=port, forwarded_allow_ips=forwarded,
-                  log_level=log_level, limits=limits, federation=federation, path=path)
+                  log_level=log_level, limits=limits, federation=federation, media=media, storage=storage,
+                  path=path)
+
+
+def _media(table: dict) -> Media:
+    for key in sorted(set(table) - {"max_image_bytes", "max_video_bytes", "max_image_side", "alt_text"}):
+        raise ConfigError(f"media.{key}: unknown setting")
+    mib = 1024 * 1024
+    alt_text = _get(table, "alt_text", str, "warn", "media.alt_text")
+    if alt_text not in ("warn", "require", "off"):
+        raise ConfigError(f"media.alt_text: must be warn, require or off, got {alt_text!r}")
+    return Media(
+        max_image_bytes=_positive(_get(table, "max_image_bytes", int, 16 * mib, "media.max_image_bytes"),
+                                  "media.max_image_bytes", 64 * 1024, 200 * mib),
+        max_video_bytes=_positive(_get(table, "max_video_bytes", int, 40 * mib, "media.max_video_bytes"),
+                                  "media.max_video_bytes", 64 * 1024, 1024 * mib),
+        max_image_side=_positive(_get(table, "max_image_side", int, 2560, "media.max_image_side"),
+                                 "media.max_image_side", 320, 8192),
+        alt_text=alt_text,
+    )
+
+
+def _storage(table: dict) -> Storage:
+    for key in sorted(set(table) - {"cache_mb", "prune_remote_after_days"}):
+        raise ConfigError(f"storage.{key}: unknown setting")
+    return Storage(
+        cache_mb=_positive(_get(table, "cache_mb", int, 300, "storage.cache_mb"), "storage.cache_mb", 0),
+        prune_remote_after_days=_positive(
+            _get(table, "prune_remote_after_days", int, 0, "storage.prune_remote_after_days"),
+            "storage.prune_remote_after_days", 0),
+    )
 
 
 def load_config(path: str | Path) -> Config:

@@ -54,8 +54,11 @@ class Instance:
         await self.refresh_owner()
         self.ids.bump(await self.db.fetchval(
             "SELECT max(coalesce((SELECT max(id) FROM statuses), 0),"
-            " coalesce((SELECT max(id) FROM status_edits), 0), coalesce((SELECT max(id) FROM accounts), 0))"
+            " coalesce((SELECT max(id) FROM status_edits), 0), coalesce((SELECT max(id) FROM accounts), 0),"
+            " coalesce((SELECT max(id) FROM media), 0))"
         ))
+        for folder in (self.config.media_dir, self.config.cache_dir):  # instances from before media
+            folder.mkdir(mode=0o700, exist_ok=True)
 
     async def close(self) -> None:
         await self.db.close()

@@ -167,6 +167,53 @@ class NoteInfo:
     mentions: tuple[str, ...] = ()  # actor uris
     tags: tuple[str, ...] = ()
     poll: PollInfo | None = None  # a Question's options
+    attachments: tuple[AttachmentInfo, ...] = ()
+
+
+@dataclass(frozen=True)
+class AttachmentInfo:
+    """A remote post's attachment as federation parsed it (a link to its origin, never copied)."""
+    url: str
+    type: str  # image, gifv, video, audio or unknown
+    mime: str = ""
+    description: str = ""
+    blurhash: str | None = None
+    width: int | None = None
+    height: int | None = None
+    focus: tuple[float, float] = (0.0, 0.0)
+    preview_url: str | None = None
+
+
+@dataclass(frozen=True)
+class MediaAttachment:
+    """An attachment as stored: the owner's file in media/, or a link to a remote original."""
+    id: int
+    account_id: int
+    status_id: int | None
+    type: str  # image, gifv, video, audio, unknown (Mastodon's words)
+    mime: str
+    file: str | None
+    preview_file: str | None
+    remote_url: str | None
+    preview_remote_url: str | None
+    size: int | None
+    width: int | None
+    height: int | None
+    preview_width: int | None
+    preview_height: int | None
+    blurhash: str | None
+    description: str
+    focus_x: float
+    focus_y: float
+    created_at: str
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> "MediaAttachment":
+        return cls(**{k: row[k] for k in row.keys() if k != "position"})
+
+    @property
+    def local(self) -> bool:
+        return self.file is not None
 
 
 @dataclass(frozen=True)

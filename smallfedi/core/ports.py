@@ -22,6 +22,9 @@ class Federation(Protocol):
     async def resolve_status(self, uri: str) -> Status | None:
         """A post's id or URL to a stored status (fetching its thread parents, bounded)."""
 
+    async def fetch_media(self, url: str, max_bytes: int) -> tuple[bytes, str]:
+        """A remote file's bytes and declared type (SSRF-guarded, capped); DomainError on failure."""
+
     # Publishing: render the activity, store it, queue its deliveries in `tx`.
     async def publish_status(self, tx: aiosqlite.Connection, status: Status, mentioned: list[Account]) -> None: ...
     async def publish_edit(self, tx: aiosqlite.Connection, status: Status, mentioned: list[Account]) -> None: ...

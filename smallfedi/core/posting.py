@@ -10,7 +10,7 @@ import logging
 import re
 from dataclasses import dataclass
 
-from smallfedi.core import polls
+from smallfedi.core import media, polls
 from smallfedi.core.errors import DomainError, Forbidden, Invalid, NotFound
 from smallfedi.core.events import emit
 from smallfedi.core.instance import Instance
@@ -37,6 +37,8 @@ class Draft:
     sensitive: bool = False
     in_reply_to_id: int | None = None
     poll: polls.PollDraft | None = None  # new posts only
+    # Uploaded attachments in order; on an edit, None leaves the post's attachments as they are.
+    media_ids: tuple[int, ...] | None = None
 
 
 def _validate(inst: Instance, draft: Draft) -> Draft:
@@ -45,7 +47,7 @@ def _validate(inst: Instance, draft: Draft) -> Draft:
     visibility = VISIBILITY_ALIASES.get(draft.visibility, draft.visibility)
     if visibility not in VISIBILITIES:
         raise Invalid(f"visibility must be one of {', '.join(VISIBILITIES)}")
-    if not text:
+    if not text and not draft.media_ids:
         raise Invalid("The post is empty: write something first.")
     limit = inst.config.limits.max_post_chars
     length = count_characters(text) + len(spoiler)
@@ -57,7 +59,8 @@ def _validate(inst: Instance, draft: Draft) -> Draft:
     # A content warning hides the text, so the post counts as sensitive (as in Mastodon).
     return Draft(text=text, spoiler_text=spoiler, visibility=visibility, language=language,
                  sensitive=draft.sensitive or bool(spoiler), in_reply_to_id=draft.in_reply_to_id,
-                 poll=polls.validate(draft.poll) if draft.poll is not None else None)
+                 poll=polls.validate(draft.poll) if draft.poll is not None else None,
+                 media_ids=tuple(draft.media_ids) if draft.media_ids is not None else None)
 
 
 async def _resolve_mentions(inst: Instance, text: str) -> dict[str, Account]:
@@ -97,9 +100,12 @@ async def publish(inst: Instance, draft: Draft) -> Status:
         parent_author = Account.from_row(await accounts_store.get(inst.db, parent.account_id))
         if all(a.id != parent_author.id for a in recipients):
             recipients.append(parent_author)
+    if draft.poll is not None and draft.media_ids:
+        raise Invalid("A post can't have both a poll and attachments.")
     status_id = inst.ids.next()
     now = utcnow()
     async with inst.db.transaction() as tx:
+        media_ids = await media.check_attachable(inst, tx, draft.media_ids or ())
         await statuses_store.insert(tx, {
             "id": status_id, "uri": inst.status_uri(status_id), "url": inst.status_url(status_id),
             "account_id": inst.owner.id, "local": 1, "content": rendered.html, "source": draft.text,
@@ -110,6 +116,7 @@ async def publish(inst: Instance, draft: Draft) -> Status:
         })
         await statuses_store.replace_mentions(tx, status_id, [(a.acct(inst.config.domain), a.id) for a in recipients])
         await statuses_store.replace_tags(tx, status_id, rendered.tags)
+        await media.attach_in(tx, status_id, media_ids)
         if draft.poll is not None:
             await polls.create_in(tx, status_id, draft.poll)  # before publishing: the Create is a Question
         # With its hashtags: the Create carries them, or other servers file the post under none.
@@ -134,14 +141,18 @@ async def edit(inst: Instance, status_id: int, draft: Draft) -> Status:
     Visibility can't change after posting (as in Mastodon): the post has already gone out.
     """
     row = await _own_status(inst, status_id)
+    media_ids = draft.media_ids
+    if media_ids is None:
+        media_ids = tuple(m.id for m in (await media.for_statuses(inst, [status_id])).get(status_id, ()))
     draft = _validate(inst, Draft(draft.text, draft.spoiler_text, row["visibility"], draft.language,
-                                  draft.sensitive))
+                                  draft.sensitive, media_ids=media_ids))
     mentioned = await _resolve_mentions(inst, draft.text)
     rendered = _render(inst, draft.text, mentioned)
     recipients = await _previous_recipients(inst, status_id)
     recipients += [a for a in mentioned.values() if all(a.id != r.id for r in recipients)]
     now = utcnow()
     async with inst.db.transaction() as tx:
+        await media.attach_in(tx, status_id, await media.check_attachable(inst, tx, media_ids, status_id))
         if row["edited_at"] is None:
             # Mastodon's history starts with the original; keep it once, before the first edit.
             await statuses_store.insert_edit(tx, inst.ids.next(), row)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from smallfedi.core import media as media_core
 from smallfedi.core import polls as polls_core
 from smallfedi.core.instance import Instance
-from smallfedi.core.models import Account, Notification, Page, Poll, Status
+from smallfedi.core.models import Account, MediaAttachment, Notification, Page, Poll, Status
 from smallfedi.core.reading import can_see, clamp_limit, load_status
 from smallfedi.store import accounts as accounts_store
 from smallfedi.store import domain_blocks as domain_blocks_store
@@ -35,6 +36,7 @@ class StatusView:
     muted: bool = False
     mentioned: tuple[Account, ...] = ()  # of the shown post
     poll: Poll | None = None  # of the shown post
+    media: tuple[MediaAttachment, ...] = ()  # of the shown post, in order
 
     @property
     def shown(self) -> Status:
@@ -61,6 +63,7 @@ async def hydrate(inst: Instance, statuses: list[Status]) -> list[StatusView]:
     muted = await marks_store.muted_statuses(inst.db, shown_ids)
     tags = await statuses_store.tags_for(inst.db, shown_ids)
     polls = await polls_core.for_statuses(inst, shown_ids)
+    media = await media_core.for_statuses(inst, shown_ids)
     mentioned: dict[int, list[Account]] = {}
     for row in await statuses_store.mentioned_accounts(inst.db, shown_ids):
         mentioned.setdefault(row["mention_status_id"], []).append(Account.from_row(row))
@@ -81,7 +84,8 @@ async def hydrate(inst: Instance, statuses: list[Status]) -> list[StatusView]:
             favourited=shown.id in faved, reblogged=shown.id in boosted_by_owner,
             replies_count=replies, reblogs_count=reblogs, favourites_count=favs,
             bookmarked=shown.id in bookmarked, pinned=shown.id in pinned, muted=shown.id in muted,
-            mentioned=tuple(mentioned.get(shown.id, ())), poll=polls.get(shown.id)))
+            mentioned=tuple(mentioned.get(shown.id, ())), poll=polls.get(shown.id),
+            media=media.get(shown.id, ())))
     return views
 
 

@@ -216,6 +216,32 @@ async def _follow(client: httpx.AsyncClient, url: str, auth: httpx.Auth | None, 
     raise FetchError(f"more than {max_redirects} redirects")
 
 
+async def fetch_bytes(client: httpx.AsyncClient, url: str, *, max_bytes: int, max_redirects: int = 3,
+                      total_timeout: float = 30.0) -> tuple[bytes, str]:
+    """GET a file (a remote image for the cache), unsigned, through the same guard and caps as
+    documents. Returns (body, content type)."""
+    try:
+        async with asyncio.timeout(total_timeout):
+            for _ in range(max_redirects + 1):
+                response = await client.send(client.build_request("GET", url, headers={"Accept": "image/*"}),
+                                              stream=True)
+                try:
+                    target = _redirect_target(response)
+                    if target is None:
+                        if not 200 <= response.status_code < 300:
+                            raise FetchError(f"the server answered {response.status_code}", response.status_code)
+                        kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+                        return await _read_limited(response, max_bytes), kind
+                finally:
+                    await response.aclose()
+                url = target
+            raise FetchError(f"more than {max_redirects} redirects")
+    except TimeoutError:
+        raise FetchError("the server took too long") from None
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        raise FetchError(str(exc) or type(exc).__name__) from None
+
+
 def _redirect_target(response: httpx.Response) -> str | None:
     if response.status_code not in REDIRECT_STATUSES:
         return None

@@ -19,7 +19,7 @@ from smallfedi.core.errors import DomainError, Invalid, NotFound
 from smallfedi.core.instance import Instance
 from smallfedi.core.models import Account, Status
 from smallfedi.federation import documents as docs
-from smallfedi.federation.fetch import FetchError, fetch_json, fetch_object
+from smallfedi.federation.fetch import FetchError, fetch_bytes, fetch_json, fetch_object
 from smallfedi.federation.parse import ParseError, actor_info, note_info, same_origin, types_of
 from smallfedi.store import accounts as accounts_store
 from smallfedi.store import domain_blocks as domain_blocks_store
@@ -168,6 +168,13 @@ class FederationService:
         return await remote.receive_note(self.inst, note, author)
 
     # Publishing -----------------------------------------------------------------------
+
+    async def fetch_media(self, url: str, max_bytes: int) -> tuple[bytes, str]:
+        await self._refuse_blocked(url)
+        try:
+            return await fetch_bytes(self.client, url, max_bytes=max_bytes)
+        except FetchError as exc:
+            raise RemoteError(f"Could not fetch {url}: {exc}") from None
 
     def new_activity_uri(self) -> str:
         return f"{self.inst.base_url}/activities/{self.inst.ids.next()}"
