@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 
@@ -168,6 +169,7 @@ def create_app(config: Config, transport=None, deliver: bool = True) -> Starlett
     `transport` replaces the network for outgoing requests (tests route several instances
     through one); `deliver=False` leaves the queue unsent (tests of what is queued).
     """
+    from smallfedi.core import housekeeping
     from smallfedi.federation.runtime import FederationRuntime
     from smallfedi.web.render import error_page
 
@@ -179,10 +181,12 @@ def create_app(config: Config, transport=None, deliver: bool = True) -> Starlett
         await instance.open()
         app.state.federation = await federation.start(deliver=deliver)
         app.state.delivery = federation.worker
+        tidying = asyncio.create_task(housekeeping.run(instance))
         log.info("serving %s as @%s@%s", config.url, instance.owner.username, config.domain)
         try:
             yield
         finally:
+            tidying.cancel()
             await federation.stop()
             await instance.close()
 

@@ -1,4 +1,4 @@
-"""The `smallfedi` command: init, serve, passwd, check, backup.
+"""The `smallfedi` command: init, serve, passwd, check, backup, storage, prune.
 
 Every failure is one line on stderr and a non-zero exit; no traceback reaches the operator.
 """
@@ -165,6 +165,65 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return 0
 
 
+def _size(n: int) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def _on_instance(config: Config, work):
+    """Run `work(inst)` on the opened instance (the server may be running beside it: SQLite's
+    WAL lets both in, and each write waits its turn)."""
+    from smallfedi.core.instance import Instance
+
+    async def run():
+        inst = Instance(config)
+        await inst.open()
+        try:
+            return await work(inst)
+        finally:
+            await inst.close()
+
+    return asyncio.run(run())
+
+
+def cmd_storage(args: argparse.Namespace) -> int:
+    from smallfedi.core.storage import usage
+
+    config = load_config(args.config)
+    _require_instance(config)
+    u = _on_instance(config, usage)
+    print(f"database: {_size(u.database_bytes)} ({_size(u.database_free_bytes)} of it free for reuse); "
+          f"{u.local_statuses} own posts, {u.remote_statuses} remote posts")
+    print(f"media: {u.media_files} files, {_size(u.media_bytes)}")
+    print(f"remote image cache: {u.cache_files} files, {_size(u.cache_bytes)} of a {_size(u.cache_budget_bytes)} budget")
+    if u.prune_after_days:
+        print(f"pruning: remote posts nobody here interacted with go after {u.prune_after_days} days; "
+              f"{u.prunable} would go now")
+    else:
+        print("pruning: off (storage.prune_remote_after_days = 0); `smallfedi prune --days N` prunes by hand")
+    return 0
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    from smallfedi.core.storage import prune
+
+    config = load_config(args.config)
+    _require_instance(config)
+    days = args.days if args.days is not None else config.storage.prune_remote_after_days
+    if days < 1:
+        raise CommandError("--days: give a number of days of at least 1 (or set storage.prune_remote_after_days)")
+    result = _on_instance(config, lambda inst: prune(inst, days, dry_run=args.dry_run))
+    if args.dry_run:
+        print(f"{result.statuses} remote posts older than {days} days would be pruned")
+    else:
+        print(f"pruned {result.statuses} remote posts older than {days} days; "
+              f"removed {result.files} files ({_size(result.bytes)})")
+    return 0
+
+
 def _require_instance(config: Config) -> None:
     if not config.db_path.exists():
         raise CommandError(f"no instance at {config.data_dir}: run `smallfedi init --config {config.path}` first")
@@ -202,6 +261,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", required=True)
     p.add_argument("dest", metavar="DEST", help="a new or empty folder")
     p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("storage", help="show what the database, media and remote cache use")
+    p.add_argument("--config", required=True)
+    p.set_defaults(func=cmd_storage)
+
+    p = sub.add_parser("prune", help="forget old remote posts nobody here interacted with")
+    p.add_argument("--config", required=True)
+    p.add_argument("--days", type=int, help="older than this many days (default: storage.prune_remote_after_days)")
+    p.add_argument("--dry-run", action="store_true", help="only count what would be pruned")
+    p.set_defaults(func=cmd_prune)
     return parser
 
 

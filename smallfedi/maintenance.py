@@ -71,7 +71,7 @@ def _backup_sync(config: Config, dest: Path) -> str:
         source.close()
     files = 0
     for entry in config.data_dir.iterdir():
-        if entry.name in DB_FILES:
+        if entry.name in DB_FILES or entry.name == "cache":  # the cache refills itself from the origins
             continue
         if entry.is_dir():
             shutil.copytree(entry, dest / entry.name, dirs_exist_ok=True)

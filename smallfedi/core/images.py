@@ -275,6 +275,6 @@ def blurhash_of(im) -> str:
 
     small = im.convert("RGB")
     small.thumbnail((32, 32))
-    pixels = list(small.getdata())
+    pixels = list(getattr(small, "get_flattened_data", small.getdata)())  # renamed in Pillow 12
     rows = [pixels[y * small.width:(y + 1) * small.width] for y in range(small.height)]
     return blurhash.encode(rows, components_x=4, components_y=3)

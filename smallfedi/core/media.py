@@ -91,9 +91,12 @@ def _identify(inst: Instance, fp: BinaryIO) -> images.Kind:
     limits = inst.config.media
     limit = limits.max_image_bytes if kind.type == "image" else limits.max_video_bytes
     if size > limit:
-        raise TooLarge(f"The file is {size / 1048576:.1f} MiB; the limit for {kind.type} is "
-                       f"{limit / 1048576:.0f} MiB.")
+        raise TooLarge(f"The file is {_human(size)}; the limit for {kind.type} is {_human(limit)}.")
     return kind
+
+
+def _human(n: int) -> str:
+    return f"{n / 1048576:.1f} MiB" if n >= 1048576 else f"{n / 1024:.0f} KiB"
 
 
 # ------------------------------------------------------------------------------ files on disk

@@ -40,3 +40,6 @@ CREATE TABLE media_cache (
     used_at         TEXT                            -- last served
 ) WITHOUT ROWID;
 CREATE INDEX media_cache_used ON media_cache (used_at) WHERE file IS NOT NULL;
+
+-- Pruning asks, for each old remote post, whether a notification still points at it.
+CREATE INDEX notifications_status ON notifications (status_id) WHERE status_id IS NOT NULL;
