@@ -21,6 +21,7 @@ PREVIEW_PIXELS = 230_400  # 640×360, the size Mastodon's previews have
 AVATAR_SIDE = 400
 HEADER_SIZE = (1500, 500)
 JPEG_QUALITY = 85
+ORIENTATION = 0x0112  # the EXIF tag
 
 # Formats Pillow may open for us, and what each is stored as. HEIC and AVIF (phone cameras)
 # become JPEG, which every app and server shows.
@@ -28,6 +29,15 @@ OUTPUT_FORMAT = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WEBP", "G
                  "HEIF": "JPEG", "AVIF": "JPEG"}
 EXTENSIONS = {"JPEG": ("jpg", "image/jpeg"), "PNG": ("png", "image/png"), "WEBP": ("webp", "image/webp"),
               "GIF": ("gif", "image/gif")}
+
+
+def _turns():
+    from PIL import Image
+
+    # EXIF orientation → the turn that makes the picture upright (as Pillow's exif_transpose).
+    t = Image.Transpose
+    return {2: t.FLIP_LEFT_RIGHT, 3: t.ROTATE_180, 4: t.FLIP_TOP_BOTTOM, 5: t.TRANSPOSE, 6: t.ROTATE_270,
+            7: t.TRANSVERSE, 8: t.ROTATE_90}
 
 
 class Refused(ValueError):
@@ -154,20 +164,27 @@ def process(fp: BinaryIO, *, max_side: int, purpose: str = "attachment") -> Proc
         im.load()
         if frames > 1 and purpose == "attachment":
             return _animated(im, source_format, width, height)
-        upright = ImageOps.exif_transpose(im)
+        orientation = im.getexif().get(ORIENTATION, 1)
     except Refused:
         raise
     except Exception:  # truncated or damaged data surfaces as OSError, SyntaxError, ValueError…
         raise Refused("This image is damaged or incomplete; it could not be decoded.") from None
-    original = upright.size
-    upright = _to_srgb(upright)
+    turn = _turns().get(orientation)
+    original = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+    icc = im.info.get("icc_profile")
     out_format = OUTPUT_FORMAT[source_format]
+    # Scale down before turning upright and converting colours: each of those copies the
+    # image, and a copy of the scaled one is a fraction of a 12-megapixel original.
+    if purpose == "attachment" and max(im.size) > max_side:
+        im = im.resize(_fit(*im.size, max_side), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    if turn is not None:
+        im = im.transpose(turn)
+    upright = _to_srgb(im, icc)
+    del im
     if purpose == "avatar":
         upright = ImageOps.fit(upright, (AVATAR_SIDE, AVATAR_SIDE), Image.Resampling.LANCZOS)
     elif purpose == "header":
         upright = ImageOps.fit(upright, HEADER_SIZE, Image.Resampling.LANCZOS)
-    elif max(upright.size) > max_side:
-        upright = upright.resize(_fit(*upright.size, max_side), Image.Resampling.LANCZOS, reducing_gap=3.0)
     if out_format == "GIF":
         out_format = "PNG"  # a still GIF: PNG keeps it lossless with the full palette
     main = _encode(upright, out_format)
@@ -186,7 +203,7 @@ def _animated(im, source_format: str, width: int, height: int) -> Processed:
     out_format = OUTPUT_FORMAT[source_format]
     if out_format == "JPEG":  # a multi-frame HEIC or MPO: its first picture
         im.seek(0)
-        single = _to_srgb(im.convert("RGB"))
+        single = _to_srgb(im.convert("RGB"), im.info.get("icc_profile"))
         main = _encode(single, "JPEG")
         return Processed(main=main, preview=None, blurhash=blurhash_of(single), original_width=width,
                          original_height=height)
@@ -229,10 +246,9 @@ def _has_alpha(im) -> bool:
     return im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info)
 
 
-def _to_srgb(im):
+def _to_srgb(im, icc: bytes | None = None):
     """Pixels converted to sRGB from an embedded colour profile, so no profile need be kept
     (a profile can name the camera); if conversion fails, the profile stays for the colours."""
-    icc = im.info.get("icc_profile")
     keep = None
     if im.mode not in ("RGB", "RGBA", "L", "LA"):
         im = im.convert("RGBA" if _has_alpha(im) else "RGB")

@@ -57,8 +57,8 @@ class Instance:
             " coalesce((SELECT max(id) FROM status_edits), 0), coalesce((SELECT max(id) FROM accounts), 0),"
             " coalesce((SELECT max(id) FROM media), 0))"
         ))
-        for folder in (self.config.media_dir, self.config.cache_dir):  # instances from before media
-            folder.mkdir(mode=0o700, exist_ok=True)
+        self.config.media_dir.mkdir(mode=0o711, exist_ok=True)  # instances from before media
+        self.config.cache_dir.mkdir(mode=0o700, exist_ok=True)
 
     async def close(self) -> None:
         await self.db.close()

@@ -32,6 +32,9 @@ MAX_DESCRIPTION = 1500  # characters of alt text, as Mastodon
 MAX_REMOTE_ATTACHMENTS = 16
 UNATTACHED_TTL = timedelta(days=1)  # an upload never posted is removed after this
 CHUNK = 1024 * 1024
+# Media is public by nature: readable by others, so a reverse proxy may serve the folder itself
+# (the data folder above stays closed; see docs/media.md).
+PUBLIC_FILE = 0o644
 
 
 class TooLarge(DomainError):
@@ -111,6 +114,7 @@ def _write(folder: Path, data: bytes, ext: str) -> str:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
+        os.chmod(tmp, PUBLIC_FILE)
         os.replace(tmp, path)
         _sync_dir(folder)
     return name
@@ -130,6 +134,7 @@ def _copy(folder: Path, fp: BinaryIO, ext: str) -> tuple[str, int]:
                 size += len(chunk)
             out.flush()
             os.fsync(out.fileno())
+        os.chmod(tmp, PUBLIC_FILE)
         name = f"{digest.hexdigest()[:32]}.{ext}"
         os.replace(tmp, folder / name)
     finally:

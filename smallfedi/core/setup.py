@@ -16,7 +16,7 @@ from smallfedi.store.db import Database, utcnow
 def prepare_data_dir(config: Config) -> None:
     """The data folder, readable by the service user alone (it holds the private key)."""
     config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    config.media_dir.mkdir(exist_ok=True, mode=0o700)
+    config.media_dir.mkdir(exist_ok=True, mode=0o711)  # public files; a proxy may serve them (docs/media.md)
 
 
 async def initialise(config: Config, username: str, password: str) -> None:
