@@ -10,18 +10,20 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+from dataclasses import replace
 from datetime import datetime, timezone
 
-from smallfedi.core import polls, push
+from smallfedi.core import media, polls, push
 from smallfedi.core.errors import NotFound
 from smallfedi.core.events import emit
 from smallfedi.core.instance import Instance
-from smallfedi.core.models import Account, ActorInfo, NoteInfo, Status
+from smallfedi.core.models import Account, ActorInfo, AttachmentInfo, NoteInfo, Status
 from smallfedi.core.reading import load_status
 from smallfedi.ids import id_for_time
 from smallfedi.store import accounts as accounts_store
 from smallfedi.store import follows as follows_store
 from smallfedi.store import interactions as interactions_store
+from smallfedi.store import media as media_store
 from smallfedi.store import statuses as statuses_store
 from smallfedi.store.db import utcnow
 
@@ -167,6 +169,8 @@ async def receive_note(inst: Instance, note: NoteInfo, author: Account) -> Statu
                 await statuses_store.replace_mentions(tx, status_id, mentioned)
                 if note.poll is not None:
                     await polls.store_remote_in(tx, status_id, note.poll)
+                if note.attachments:
+                    await media.store_remote_in(inst, tx, status_id, author.id, note.attachments)
                 emit(inst, "status", status_id)
                 # Replies that came before this post now hang under it.
                 await statuses_store.attach_orphan_replies(tx, status_id, note.uri, author.id)
@@ -212,8 +216,25 @@ async def receive_note_update(inst: Instance, note: NoteInfo, author: Account) -
         await statuses_store.replace_tags(tx, row["id"], note.tags)
         if note.poll is not None:
             await polls.store_remote_in(tx, row["id"], note.poll)
+        await _update_attachments_in(tx, inst, row["id"], author.id, note)
         emit(inst, "status.update", row["id"])
     return True
+
+
+async def _update_attachments_in(tx, inst: Instance, status_id: int, account_id: int, note: NoteInfo) -> None:
+    """An Update carries the whole post: its attachments replace the old ones. Left alone when
+    unchanged, so apps keep the attachment ids of a post whose text alone was edited."""
+    stored = [_stored_as_info(r) for r in await media_store.for_status_in(tx, status_id)]
+    wanted = list(note.attachments[:media.MAX_REMOTE_ATTACHMENTS])
+    if stored != [replace(a, description=a.description[:media.MAX_DESCRIPTION]) for a in wanted]:
+        await media.store_remote_in(inst, tx, status_id, account_id, wanted)
+
+
+def _stored_as_info(row) -> AttachmentInfo:
+    return AttachmentInfo(
+        url=row["remote_url"] or "", type=row["type"], mime=row["mime"], description=row["description"],
+        blurhash=row["blurhash"], width=row["width"], height=row["height"], focus=(row["focus_x"], row["focus_y"]),
+        preview_url=row["preview_remote_url"])
 
 
 async def receive_delete(inst: Instance, actor: Account, object_uri: str) -> bool:

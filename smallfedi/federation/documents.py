@@ -5,8 +5,12 @@ Shapes follow what Mastodon sends, since every other server is tested against Ma
 
 from __future__ import annotations
 
+from typing import Sequence
+from urllib.parse import urlsplit
+
+from smallfedi.core import media as core_media
 from smallfedi.core.instance import Instance
-from smallfedi.core.models import Account, Poll, Status
+from smallfedi.core.models import Account, MediaAttachment, Poll, Status
 
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
@@ -24,9 +28,14 @@ EXTENSIONS = {
     "PropertyValue": "schema:PropertyValue",
     "value": "schema:value",
     "votersCount": "toot:votersCount",
+    "blurhash": "toot:blurhash",
+    "focalPoint": {"@container": "@list", "@id": "toot:focalPoint"},
 }
 CONTEXT = [AS_CONTEXT, SECURITY_CONTEXT, EXTENSIONS]
 COLLECTION_PAGE_SIZE = 20
+# The types of the files this server writes, by extension (the owner's avatar, header, previews).
+IMAGE_TYPES = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp",
+               "gif": "image/gif", "avif": "image/avif"}
 
 
 def _day(value: str) -> str:
@@ -60,9 +69,32 @@ def person(inst: Instance, followers_count: int, following_count: int) -> dict:
         "tag": [],
     }
     if owner.avatar_url:
-        doc["icon"] = {"type": "Image", "url": owner.avatar_url}
+        doc["icon"] = image(owner.avatar_url)
     if owner.header_url:
-        doc["image"] = {"type": "Image", "url": owner.header_url}
+        doc["image"] = image(owner.header_url)
+    return doc
+
+
+def image(url: str) -> dict:
+    """An Image link with its mediaType when the file's extension tells it (as Mastodon sends)."""
+    doc = {"type": "Image", "url": url}
+    ext = urlsplit(url).path.rsplit("/", 1)[-1].rpartition(".")[2].lower()
+    if ext in IMAGE_TYPES:
+        doc["mediaType"] = IMAGE_TYPES[ext]
+    return doc
+
+
+def attachment(inst: Instance, m: MediaAttachment) -> dict:
+    """One attachment as Mastodon sends it: a Document with its type, size, alt text, blurhash and focus."""
+    doc = {"type": "Document", "mediaType": m.mime, "url": core_media.url(inst, m),
+           "name": m.description or None, "blurhash": m.blurhash}
+    if m.width and m.height:
+        doc.update(width=m.width, height=m.height)
+    if m.type in ("image", "gifv", "video"):
+        doc["focalPoint"] = [m.focus_x, m.focus_y]
+    if m.type != "image" and m.preview_file:
+        # A video's or audio file's still (Mastodon's thumbnail): readers show it as the preview.
+        doc["icon"] = image(core_media.file_url(inst, m.preview_file))
     return doc
 
 
@@ -80,7 +112,7 @@ def addressing(inst: Instance, visibility: str, mentioned: list[Account]) -> tup
 
 
 def status_to_note(inst: Instance, status: Status, mentioned: list[Account], parent_uri: str | None = None,
-                   poll: Poll | None = None) -> dict:
+                   poll: Poll | None = None, media: Sequence[MediaAttachment] = ()) -> dict:
     to, cc = addressing(inst, status.visibility, mentioned)
     tags = [{"type": "Mention", "href": a.uri, "name": f"@{a.acct(inst.config.domain)}"} for a in mentioned]
     tags += [{"type": "Hashtag", "href": inst.tag_url(t), "name": f"#{t}"} for t in status.tags]
@@ -97,10 +129,8 @@ def status_to_note(inst: Instance, status: Status, mentioned: list[Account], par
         "sensitive": status.sensitive,
         "content": status.content,
         "tag": tags,
-        "attachment": [],
-        "replies": None,
+        "attachment": [attachment(inst, m) for m in media],
     }
-    del note["replies"]
     if status.language:
         note["contentMap"] = {status.language: status.content}
     if status.edited_at:
@@ -149,15 +179,16 @@ def activity(inst: Instance, kind: str, uri: str, obj, *, to=None, cc=None, publ
     return doc
 
 
-def create(inst: Instance, status: Status, mentioned: list[Account], poll: Poll | None = None) -> dict:
-    note = status_to_note(inst, status, mentioned, poll=poll)
+def create(inst: Instance, status: Status, mentioned: list[Account], poll: Poll | None = None,
+           media: Sequence[MediaAttachment] = ()) -> dict:
+    note = status_to_note(inst, status, mentioned, poll=poll, media=media)
     return activity(inst, "Create", f"{status.uri}/activity", note, to=note["to"], cc=note["cc"],
                     published=status.created_at)
 
 
 def update_note(inst: Instance, status: Status, mentioned: list[Account], uri: str,
-                poll: Poll | None = None) -> dict:
-    note = status_to_note(inst, status, mentioned, poll=poll)
+                poll: Poll | None = None, media: Sequence[MediaAttachment] = ()) -> dict:
+    note = status_to_note(inst, status, mentioned, poll=poll, media=media)
     return activity(inst, "Update", uri, note, to=note["to"], cc=note["cc"], published=status.edited_at)
 
 

@@ -7,11 +7,13 @@ accessor here tolerates that and a `ParseError` says what was wrong, never a Key
 from __future__ import annotations
 
 import html
+import math
 import re
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
-from smallfedi.core.models import ActorInfo, NoteInfo, PollInfo, PollOption
+from smallfedi.core.media import MAX_DESCRIPTION, MAX_REMOTE_ATTACHMENTS
+from smallfedi.core.models import ActorInfo, AttachmentInfo, NoteInfo, PollInfo, PollOption
 from smallfedi.store.db import format_time
 from smallfedi.text import sanitize_html
 
@@ -197,7 +199,7 @@ def note_info(doc: dict, followers_url: str | None = None) -> NoteInfo:
         spoiler_text=html.unescape(text(doc.get("summary"), 1000)) if isinstance(doc.get("summary"), str) else "",
         sensitive=doc.get("sensitive") is True, language=language, updated=parse_time(doc.get("updated")),
         in_reply_to_uri=id_of(doc.get("inReplyTo")), mentions=mentions, tags=tags,
-        poll=poll_info(doc) if "Question" in types_of(doc) else None,
+        poll=poll_info(doc) if "Question" in types_of(doc) else None, attachments=attachments(doc),
     )
 
 
@@ -223,3 +225,128 @@ def poll_info(doc: dict) -> PollInfo | None:
     voters = doc.get("votersCount")
     return PollInfo(options=tuple(options), multiple=multiple, expires_at=parse_time(doc.get("endTime")),
                     closed_at=closed_at, voters_count=_count(voters) if voters is not None else None)
+
+
+# ------------------------------------------------------------------------------------ attachments
+
+MAX_URL = 2048
+MAX_SIDE = 100_000  # pixels; larger is a lie, not a picture
+MEDIA_TYPE_RE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}")
+BLURHASH_RE = re.compile(r"[0-9A-Za-z#$%*+,\-.:;=?@\[\]^_{|}~]{6,100}")
+BASE83 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz#$%*+,-.:;=?@[]^_{|}~"
+AS_MEDIA = {"Image": "image", "Video": "video", "Audio": "audio"}
+TAG_RE = re.compile(r"<[^>]*>")
+BREAK_RE = re.compile(r"<br\s*/?>|</p>\s*<p[^>]*>", re.IGNORECASE)
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def attachments(doc: dict) -> tuple[AttachmentInfo, ...]:
+    """A post's media, as links to their origin: Mastodon's Documents, GoToSocial's Image/Video/Audio,
+    the url lists of PeerTube and Misskey. Entries without a usable http(s) URL are left out, and so
+    are profile fields (PropertyValue) and link previews (Link), which are no media."""
+    found = []
+    for item in as_list(doc.get("attachment"))[:MAX_REMOTE_ATTACHMENTS * 4]:
+        if not isinstance(item, dict) or types_of(item) & {"PropertyValue", "Link", "Hashtag", "Mention"}:
+            continue
+        info = attachment_info(item)
+        if info is not None:
+            found.append(info)
+            if len(found) == MAX_REMOTE_ATTACHMENTS:
+                break
+    return tuple(found)
+
+
+def attachment_info(item: dict) -> AttachmentInfo | None:
+    url, link_type = _media_link(item.get("url"))
+    if url is None:
+        return None
+    mime = _media_type(item.get("mediaType")) or link_type
+    return AttachmentInfo(
+        url=url, type=_kind(mime, types_of(item)), mime=mime, description=_description(item),
+        blurhash=_blurhash(item.get("blurhash")), width=_side(item.get("width")), height=_side(item.get("height")),
+        focus=_focus(item.get("focalPoint")), preview_url=_media_link(item.get("icon"))[0])
+
+
+def _safe_url(value) -> str | None:
+    if not isinstance(value, str) or len(value) > MAX_URL or not value.startswith(("https://", "http://")):
+        return None
+    if any(c <= " " or c == "\x7f" for c in value):
+        return None
+    try:
+        return value if urlsplit(value).hostname else None
+    except ValueError:
+        return None
+
+
+def _media_link(value, depth: int = 0) -> tuple[str | None, str]:
+    """(URL, its mediaType if the link says) from a string, a Link or Image object, or a list of
+    them; a link to an image, video or audio file wins over one to a web page."""
+    candidates: list[tuple[str, str]] = []
+    for item in as_list(value)[:20]:
+        if isinstance(item, str):
+            url, kind = _safe_url(item), ""
+        elif isinstance(item, dict):
+            href = item.get("href") or item.get("url")
+            url, kind = _safe_url(href), _media_type(item.get("mediaType"))
+            if url is None and isinstance(href, (list, dict)) and depth < 2:
+                url, nested = _media_link(href, depth + 1)
+                kind = kind or nested
+        else:
+            continue
+        if url is not None:
+            candidates.append((url, kind))
+    for url, kind in candidates:
+        if kind.split("/")[0] in ("image", "video", "audio"):
+            return url, kind
+    return candidates[0] if candidates else (None, "")
+
+
+def _media_type(value) -> str:
+    value = value.split(";")[0].strip().lower() if isinstance(value, str) else ""
+    return value if MEDIA_TYPE_RE.fullmatch(value) else ""
+
+
+def _kind(mime: str, types: set[str]) -> str:
+    """Mastodon's words. A remote GIF stays an image: whether it moves is known only once decoded."""
+    major = mime.split("/")[0]
+    if major in ("image", "video", "audio"):
+        return major
+    return next((AS_MEDIA[t] for t in sorted(types) if t in AS_MEDIA), "unknown")
+
+
+def _description(item: dict) -> str:
+    """Alt text as plain text: `name` (plain by definition), else `summary` (HTML, as GoToSocial
+    may send it)."""
+    name, summary = item.get("name"), item.get("summary")
+    if isinstance(name, str) and name.strip():
+        value = name
+    elif isinstance(summary, str) and summary.strip():
+        value = html.unescape(TAG_RE.sub("", BREAK_RE.sub("\n", summary[:MAX_DESCRIPTION * 4])))
+    else:
+        return ""
+    return CONTROL_RE.sub("", value.replace("\r\n", "\n")).strip()[:MAX_DESCRIPTION]
+
+
+def _blurhash(value) -> str | None:
+    """Kept only when it decodes: base83, and as long as its size byte says."""
+    if not isinstance(value, str) or not BLURHASH_RE.fullmatch(value):
+        return None
+    size = BASE83.index(value[0])
+    return value if len(value) == 4 + 2 * (size % 9 + 1) * (size // 9 + 1) else None
+
+
+def _side(value) -> int | None:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_SIDE:
+        return value
+    return None
+
+
+def _focus(value) -> tuple[float, float]:
+    if not isinstance(value, list) or len(value) != 2:
+        return 0.0, 0.0
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value):
+        return 0.0, 0.0
+    x, y = (max(-1.0, min(1.0, float(v))) for v in value)
+    return x, y

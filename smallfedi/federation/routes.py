@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from smallfedi.core import domain_blocks, following, marks, polls, reading
+from smallfedi.core import domain_blocks, following, marks, media, polls, reading
 from smallfedi.core.errors import DomainError, Gone, NotFound
 from smallfedi.federation import documents as docs
 from smallfedi.federation.inbox import Rejected, inbox, verify_signed_request
@@ -99,7 +99,12 @@ async def note(request: Request) -> Response:
         raise NotFound("no such post")
     mentioned = await _mentioned(inst, status.id)
     poll = await polls.get(inst, status.id)
-    return ActivityJSONResponse(docs.with_context(docs.status_to_note(inst, status, mentioned, poll=poll)))
+    return ActivityJSONResponse(docs.with_context(docs.status_to_note(inst, status, mentioned, poll=poll,
+                                                                      media=await _media(inst, status.id))))
+
+
+async def _media(inst, status_id: int):
+    return (await media.for_statuses(inst, [status_id])).get(status_id, ())
 
 
 async def _mentioned(inst, status_id: int):
@@ -121,7 +126,7 @@ async def note_activity(request: Request) -> Response:
     if status.reblog_of_id is not None:
         return ActivityJSONResponse(await _announce(inst, status))
     return ActivityJSONResponse(docs.create(inst, status, await _mentioned(inst, status.id),
-                                            await polls.get(inst, status.id)))
+                                            await polls.get(inst, status.id), await _media(inst, status.id)))
 
 
 async def _announce(inst, boost) -> dict:
@@ -151,11 +156,13 @@ async def outbox(request: Request) -> Response:
         total = await reading.post_count(inst, False)
         return ActivityJSONResponse(docs.ordered_collection(uri, total, f"{uri}?page=true"))
     page = await reading.profile_page(inst, False, max_id=_page_param(request))
+    attached = await media.for_statuses(inst, [s.id for s in page.items])
     items = []
     for status in page.items:
         # Boosts are Announces, as at their ids, so the page holds what totalItems counts.
         if status.reblog_of_id is None:
-            doc = docs.create(inst, status, await _mentioned(inst, status.id), await polls.get(inst, status.id))
+            doc = docs.create(inst, status, await _mentioned(inst, status.id), await polls.get(inst, status.id),
+                              attached.get(status.id, ()))
         else:
             doc = await _announce(inst, status)
         items.append({k: v for k, v in doc.items() if k != "@context"})
@@ -194,11 +201,13 @@ async def featured(request: Request) -> Response:
     uri = f"{inst.actor_uri()}/collections/featured"
     # The owner's pinned posts (at most five), as Mastodon shows them on a remote profile.
     page = await marks.marked_page(inst, "pins", limit=marks.MAX_PINS)
+    attached = await media.for_statuses(inst, [s.id for _, s in page.items])
     items = []
     for _, status in page.items:
         if status.visibility in ("public", "unlisted"):
             items.append(docs.status_to_note(inst, status, await _mentioned(inst, status.id),
-                                             poll=await polls.get(inst, status.id)))
+                                             poll=await polls.get(inst, status.id),
+                                             media=attached.get(status.id, ())))
     return ActivityJSONResponse({"@context": docs.CONTEXT, "id": uri, "type": "OrderedCollection",
                                  "totalItems": len(items), "orderedItems": items})
 

@@ -17,13 +17,14 @@ import httpx
 from smallfedi.core import domain_blocks, polls, remote
 from smallfedi.core.errors import DomainError, Invalid, NotFound
 from smallfedi.core.instance import Instance
-from smallfedi.core.models import Account, Status
+from smallfedi.core.models import Account, MediaAttachment, Status
 from smallfedi.federation import documents as docs
 from smallfedi.federation.fetch import FetchError, fetch_bytes, fetch_json, fetch_object
 from smallfedi.federation.parse import ParseError, actor_info, note_info, same_origin, types_of
 from smallfedi.store import accounts as accounts_store
 from smallfedi.store import domain_blocks as domain_blocks_store
 from smallfedi.store import follows as follows_store
+from smallfedi.store import media as media_store
 from smallfedi.store import polls as polls_store
 from smallfedi.store import queue as queue_store
 from smallfedi.store import statuses as statuses_store
@@ -33,8 +34,8 @@ log = logging.getLogger("smallfedi.federation")
 
 HANDLE_RE = re.compile(r"^@?([A-Za-z0-9_.~-]{1,100})@([A-Za-z0-9.-]+(?::\d{1,5})?)$")
 ACTOR_REFRESH = timedelta(days=1)
-MAX_PARENT_DEPTH = 8
-AP_TYPES = ("application/activity+json", 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"')  # how far up a reply chain we fetch to show a thread whole
+MAX_PARENT_DEPTH = 8  # how far up a reply chain we fetch to show a thread whole
+AP_TYPES = ("application/activity+json", 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"')
 
 
 class RemoteError(DomainError):
@@ -207,20 +208,24 @@ class FederationService:
 
     async def publish_status(self, tx, status: Status, mentioned: list[Account]) -> None:
         poll = await polls.get_in(tx, self.inst, status.id)
-        await self._queue(tx, docs.create(self.inst, status, mentioned, poll),
+        await self._queue(tx, docs.create(self.inst, status, mentioned, poll, await _media_in(tx, status.id)),
                           await self._status_inboxes(tx, status, mentioned))
 
     async def publish_edit(self, tx, status: Status, mentioned: list[Account]) -> None:
-        poll = await polls.get_in(tx, self.inst, status.id)
-        doc = docs.update_note(self.inst, status, mentioned, f"{status.uri}#updates/{self.inst.ids.next()}", poll)
-        await self._queue(tx, doc, await self._status_inboxes(tx, status, mentioned))
+        await self._queue(tx, await self._update_in(tx, status, mentioned),
+                          await self._status_inboxes(tx, status, mentioned))
 
     async def publish_poll_update(self, tx, status: Status, mentioned: list[Account]) -> None:
         """The owner's poll with its new figures: to its readers, and to everyone who voted."""
-        poll = await polls.get_in(tx, self.inst, status.id)
-        doc = docs.update_note(self.inst, status, mentioned, f"{status.uri}#updates/{self.inst.ids.next()}", poll)
+        doc = await self._update_in(tx, status, mentioned)
         inboxes = await self._status_inboxes(tx, status, mentioned)
         await self._queue(tx, doc, inboxes + await polls_store.voter_inboxes_in(tx, status.id))
+
+    async def _update_in(self, tx, status: Status, mentioned: list[Account]) -> dict:
+        """The Update of a post as it stands in `tx`: an Update carries the whole Note, attachments too."""
+        poll = await polls.get_in(tx, self.inst, status.id)
+        return docs.update_note(self.inst, status, mentioned, f"{status.uri}#updates/{self.inst.ids.next()}", poll,
+                                await _media_in(tx, status.id))
 
     async def publish_vote(self, tx, vote_uri: str, status: Status, author: Account, choice_title: str) -> None:
         await self._queue(tx, docs.vote(self.inst, vote_uri, status, author, choice_title), [author.inbox_url])
@@ -286,6 +291,11 @@ class FederationService:
         doc = docs.activity(self.inst, "Update", f"{self.inst.actor_uri()}#updates/{self.inst.ids.next()}", person,
                             to=[docs.PUBLIC], cc=[f"{self.inst.actor_uri()}/followers"])
         await self._queue(tx, doc, await follows_store.follower_inboxes_in(tx, self.inst.owner.id))
+
+
+async def _media_in(tx, status_id: int) -> list[MediaAttachment]:
+    """A post's attachments as this transaction (which may just have attached them) sees them."""
+    return [MediaAttachment.from_row(r) for r in await media_store.for_status_in(tx, status_id)]
 
 
 def _stale(fetched_at: str | None) -> bool:

@@ -78,7 +78,8 @@ def check_time(value) -> None:
 AS_TERMS = {"id", "type", "name", "summary", "url", "inbox", "outbox", "followers", "following", "endpoints",
             "sharedInbox", "published", "updated", "attachment", "tag", "icon", "image", "preferredUsername",
             "attributedTo", "to", "cc", "inReplyTo", "content", "contentMap", "actor", "object", "href",
-            "totalItems", "first", "next", "prev", "partOf", "orderedItems", "alsoKnownAs", "movedTo"}
+            "totalItems", "first", "next", "prev", "partOf", "orderedItems", "alsoKnownAs", "movedTo",
+            "mediaType", "width", "height"}
 SECURITY_TERMS = {"publicKey", "publicKeyPem", "owner"}
 
 

@@ -28,9 +28,11 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from tests import media_samples
 from tests.conftest import PASSWORD, USERNAME, Server, csrf_of, free_port
 from tests.interop.netns import bring_loopback_up
 
+PHOTO_ALT = "A red wall, half in shadow"
 STEP_TIMEOUT = 15.0  # seconds for one step's effect to show; all are sub-second when things work
 POLL = 0.05
 
@@ -123,10 +125,10 @@ class Owner:
             raise StepFailed(f"GET {path} answered {response.status_code}")
         return unescape(response.text)
 
-    def submit(self, page_path: str, action: str, data: dict) -> httpx.Response:
+    def submit(self, page_path: str, action: str, data: dict, files: dict | None = None) -> httpx.Response:
         """Load the page holding the form (for its CSRF token), then submit the form."""
         token = csrf_of(self.http.get(page_path).text)
-        response = self.http.post(action, data={"csrf_token": token, **data})
+        response = self.http.post(action, data={"csrf_token": token, **data}, files=files)
         if response.status_code != 303:
             raise StepFailed(f"POST {action} answered {response.status_code}: {response.text[:2000]}")
         return response
@@ -213,13 +215,19 @@ def run(args: argparse.Namespace) -> dict:
             return {"note": out["note"], "delivered_to_followers": out["followers"]}
 
         def owner_posts():
+            # With a photo and its alt text, through the compose form as a browser sends it.
             token = "smallfedi-post-" + secrets.token_hex(4)
-            owner.submit("/", "/compose", {"text": f"Hello Fedify, this is {token}", "visibility": "public"})
+            owner.submit("/", "/compose", {"text": f"Hello Fedify, this is {token}", "visibility": "public",
+                                           "description_0": PHOTO_ALT},
+                         files={"file_0": ("photo.jpg", media_samples.jpeg(640, 480), "image/jpeg")})
             create = until("our Create, verified by the peer", lambda: next(
                 (r for r in peer.log()["received"]
                  if r["type"] == "Create" and r["actor"] == our_actor and token in (r.get("content") or "")), None))
             state.update(our_token=token, our_note=create["object"])
-            return {"create": create["id"], "note": create["object"], "object_type": create["object_type"]}
+            attachments = create.get("attachments") or []
+            fetched = [_fetch_status(a["url"]) for a in attachments if a.get("url")]
+            return {"create": create["id"], "note": create["object"], "object_type": create["object_type"],
+                    "attachments": attachments, "attachment_fetches": fetched}
 
         def peer_likes_and_boosts():
             like = peer.admin("/admin/like", object=state["our_note"])["sent"]
@@ -288,6 +296,12 @@ def run(args: argparse.Namespace) -> dict:
         serve_log = server.folder / "serve.log"
         result["our_output"] = serve_log.read_text(errors="replace")[-20000:] if serve_log.exists() else ""
     return result
+
+
+def _fetch_status(url: str) -> list:
+    """[status, content type] of a GET of an attachment's URL, as the peer's readers would fetch it."""
+    response = httpx.get(url, timeout=30)
+    return [response.status_code, response.headers.get("content-type", "")]
 
 
 def _followers_total(owner: Owner, actor: str) -> int | None:

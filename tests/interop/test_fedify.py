@@ -27,6 +27,7 @@ import pytest
 
 from tests.conftest import need
 from tests.npm import npm_ci
+from tests.interop.fedify_scenario import PHOTO_ALT
 from tests.interop.netns import in_loopback_namespace, namespace_env, unshare_available
 
 HERE = Path(__file__).parent
@@ -116,6 +117,12 @@ def test_fedify_peer_federates_both_ways(fedify_peer, tmp_path, first_knock, rec
     assert (undo["followers_totalItems_before"], undo["followers_totalItems_after"]) == (1, 0), why
     assert undo["we_still_follow_the_peer"], why
     assert steps["we post"]["object_type"] == "Note", why
+    # Our photo, as Fedify's typed vocabulary read it: a Document with its type, address and alt text.
+    [photo] = steps["we post"]["attachments"]
+    assert (photo["type"], photo["mediaType"], photo["name"]) == ("Document", "image/jpeg", PHOTO_ALT), why
+    assert photo["url"].startswith(result["our_url"] + "/media/") and photo["url"].endswith(".jpg"), why
+    assert (photo["width"], photo["height"]) == (640, 480), why
+    assert steps["we post"]["attachment_fetches"] == [[200, "image/jpeg"]], why
 
     peer_log = result["peer_log"]
     # Everything we sent was verified by Fedify and dispatched; it refused nothing of ours.

@@ -160,6 +160,7 @@ federation
     const object = await create.getObject(ctx);
     record("Create", create, {
       object: object?.id?.href, object_type: object?.constructor?.name, content: object?.content?.toString(),
+      attachments: await attachmentsOf(object),
     });
   })
   .on(Update, async (_ctx, activity) => record("Update", activity, { object: activity.objectId?.href }))
@@ -173,6 +174,20 @@ federation
     // Returning nothing lets Fedify answer 401 as usual.
   })
   .onError((_ctx, error) => console.error("[peer] inbox error", error));
+
+// What Fedify's typed vocabulary made of a post's attachments (embedded, so nothing is fetched).
+async function attachmentsOf(object) {
+  const found = [];
+  if (typeof object?.getAttachments !== "function") return found;
+  for await (const item of object.getAttachments({ suppressError: true })) {
+    const url = item.url instanceof URL ? item.url.href : item.url?.href?.href;
+    found.push({
+      type: item.constructor.name, mediaType: item.mediaType ?? null, url: url ?? null,
+      name: item.name?.toString() ?? null, width: item.width ?? null, height: item.height ?? null,
+    });
+  }
+  return found;
+}
 
 // ------------------------------------------------------------------------------ admin API
 function context() { return federation.createContext(new URL(BASE), undefined); }
