@@ -92,8 +92,9 @@ class Config:
 
     @property
     def max_upload_bytes(self) -> int:
-        """The body cap on the paths that take uploads (a multipart envelope on top of the file)."""
-        return max(self.media.max_image_bytes, self.media.max_video_bytes) + 64 * 1024
+        """The body cap on the paths that take uploads: the web form's four images, or a video,
+        with the multipart envelope and the form's text on top."""
+        return max(4 * self.media.max_image_bytes, self.media.max_video_bytes) + 64 * 1024
 
 
 def normalise_url(value: object, setting: str = "url") -> str:

@@ -85,3 +85,15 @@ async def set_password(inst: Instance, new: str, confirm: str | None = None) -> 
     async with inst.db.transaction() as tx:
         await accounts_store.set_password_hash(tx, secrets.hash_password(new), utcnow())
         await sessions_store.delete_all(tx)
+
+
+async def set_images(inst: Instance, avatar_url: str | None = None, header_url: str | None = None) -> Account:
+    """Change the avatar or header: None leaves one as it is, "" goes back to the default image."""
+    owner = inst.owner
+    avatar = owner.avatar_url if avatar_url is None else (avatar_url or None)
+    header = owner.header_url if header_url is None else (header_url or None)
+    async with inst.db.transaction() as tx:
+        await accounts_store.update_images(tx, owner.id, avatar_url=avatar, header_url=header, now=utcnow())
+        await inst.refresh_owner_in(tx)
+        await inst.federation.publish_profile(tx)
+    return inst.owner

@@ -154,3 +154,10 @@ async def list_blocked(db: Database, *, max_id: int | None, limit: int) -> list[
 async def count_remote_domains(db: Database) -> int:
     """How many other servers we know accounts of."""
     return await db.fetchval("SELECT count(DISTINCT domain) FROM accounts WHERE local = 0") or 0
+
+
+async def update_images(tx: aiosqlite.Connection, account_id: int, *, avatar_url: str | None,
+                        header_url: str | None, now: str) -> None:
+    """The owner's avatar and header addresses (NULL: the default image)."""
+    await tx.execute("UPDATE accounts SET avatar_url = ?, header_url = ?, updated_at = ? WHERE id = ?",
+                     (avatar_url, header_url, now, account_id))

@@ -5,13 +5,14 @@ Bad input re-renders the same form with the message and what was typed, so nothi
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from smallfedi.core import auth as core_auth
-from smallfedi.core import posting, profile as core_profile, reading, timelines
+from smallfedi.core import media, posting, profile as core_profile, reading, timelines
 from smallfedi.core.errors import DomainError, Unauthorized
 from smallfedi.web.auth import (
     SESSION_COOKIE, check_csrf, clear_session_cookie, load_viewer, owner_only, set_session_cookie,
@@ -22,10 +23,24 @@ from smallfedi.web.render import render
 MAX_FIELDS = 60  # form fields per request; our largest form has about fifteen
 
 
-async def read_form(request: Request):
-    form = await request.form(max_files=0, max_fields=MAX_FIELDS)
-    await check_csrf(request, form)
+async def read_form(request: Request, max_files: int = 0):
+    """The form, once its CSRF token checks out. With files, the caller closes it (temporary files)."""
+    form = await request.form(max_files=max_files, max_fields=MAX_FIELDS)
+    try:
+        await check_csrf(request, form)
+    except DomainError:
+        await form.close()
+        raise
     return form
+
+
+def chosen_file(form, name: str):
+    """The uploaded file in a file field, or None when nothing was picked (browsers send an
+    empty part with no name for an empty file input)."""
+    value = form.get(name)
+    if value is None or isinstance(value, str) or (not value.filename and not value.size):
+        return None
+    return value
 
 
 def text_field(form, name: str, default: str = "") -> str:
@@ -111,15 +126,57 @@ def _draft_from(form) -> posting.Draft:
     )
 
 
+def _attachments(form) -> list[tuple[int, object, str]]:
+    """(slot, file, description) of each file input that holds a file, in slot order."""
+    found = []
+    for i in range(media.MAX_ATTACHMENTS):
+        upload = chosen_file(form, f"file_{i}")
+        if upload is not None:
+            found.append((i, upload, text_field(form, f"description_{i}")))
+    return found
+
+
+def _draft_values(draft: posting.Draft, form) -> dict:
+    """What the form shows again after an error: the text and the descriptions (a browser
+    can't be given its picked files back)."""
+    return {**draft.__dict__, "descriptions": [text_field(form, f"description_{i}")
+                                               for i in range(media.MAX_ATTACHMENTS)]}
+
+
 @owner_only
 async def compose(request: Request) -> Response:
-    form = await read_form(request)
-    draft = _draft_from(form)
+    inst = request.app.state.instance
+    form = await read_form(request, max_files=media.MAX_ATTACHMENTS)
     try:
-        status = await posting.publish(request.app.state.instance, draft)
-    except DomainError as exc:
-        return await _home_page(request, draft=draft.__dict__, error=exc.message, status_code=exc.status)
+        draft = _draft_from(form)
+        files = _attachments(form)
+        undescribed = [slot + 1 for slot, _, text in files if not text.strip()]
+        if undescribed and inst.config.media.alt_text == "require":
+            return await _home_page(request, draft=_draft_values(draft, form), status_code=422,
+                                    error=_needs_descriptions(undescribed))
+        try:
+            # One at a time, in order. When a later file is refused, the earlier ones stay stored
+            # but unattached; the core removes unattached uploads after a day.
+            ids = [(await media.upload(inst, media.Upload(f.file, text))).id for _, f, text in files]
+            status = await posting.publish(inst, replace(draft, media_ids=tuple(ids) or None))
+        except DomainError as exc:
+            message = exc.message + (" Choose the files again." if files else "")
+            return await _home_page(request, draft=_draft_values(draft, form), error=message,
+                                    status_code=exc.status)
+    finally:
+        await form.close()
+    if undescribed and inst.config.media.alt_text == "warn":
+        return see_other(f"{status.url}?posted=1")  # the post's page then names what lacks a description
     return see_other(status.url)
+
+
+def _needs_descriptions(slots: list[int]) -> str:
+    if len(slots) == 1:
+        return (f"File {slots[0]} needs a description (alt text) for people who can't see it. "
+                "Write one and choose the file again.")
+    numbers = ", ".join(str(n) for n in slots[:-1]) + f" and {slots[-1]}"
+    return (f"Files {numbers} need descriptions (alt text) for people who can't see them. "
+            "Write them and choose the files again.")
 
 
 # Editing and deleting one post
@@ -180,21 +237,37 @@ def _profile_form_values(owner) -> dict:
             "fields": fields}
 
 
+PROFILE_IMAGES = ("avatar", "header")
+
+
 @owner_only
 async def profile_settings(request: Request) -> Response:
     inst = request.app.state.instance
-    form = await read_form(request)
+    form = await read_form(request, max_files=len(PROFILE_IMAGES))
     slots = inst.config.limits.max_profile_fields
     fields = [(text_field(form, f"field_name_{i}"), text_field(form, f"field_value_{i}")) for i in range(slots)]
     update = core_profile.ProfileUpdate(display_name=text_field(form, "display_name"), bio=text_field(form, "bio"),
                                         fields=fields, locked=checkbox(form, "locked"))
     try:
+        # Images first: a refused file changes nothing. A stored image the profile then fails to
+        # take is named by nothing, and the core's sweep removes it.
+        images: dict[str, str] = {}
+        for purpose in PROFILE_IMAGES:
+            upload = chosen_file(form, purpose)
+            if upload is not None:
+                images[f"{purpose}_url"] = await media.profile_image(inst, upload.file, purpose)
+            elif checkbox(form, f"remove_{purpose}"):
+                images[f"{purpose}_url"] = ""  # back to the default image
         await core_profile.update_profile(inst, update)
+        if images:
+            await core_profile.set_images(inst, **images)
     except DomainError as exc:
         values = {"display_name": update.display_name, "bio": update.bio, "locked": update.locked,
                   "fields": fields}
         return render(request, "settings_profile.html", {"form": values, "error": exc.message},
                       status_code=exc.status)
+    finally:
+        await form.close()
     return render(request, "settings_profile.html", {"form": _profile_form_values(inst.owner),
                                                      "notice": "Profile saved."})
 

@@ -60,7 +60,12 @@ async def render_thread(request: Request, status_id: int, is_owner: bool) -> Res
     ancestors, view, descendants = await timelines.thread(inst, status_id, is_owner)
     author = view.shown_author
     mention = f"@{author.acct(inst.config.domain)} " if not author.local else ""
+    undescribed = []
+    if is_owner and request.query_params.get("posted") and inst.config.media.alt_text == "warn":
+        # Just published (compose sends the owner here): name the attachments left without alt text.
+        undescribed = [n for n, m in enumerate(view.media, 1) if not m.description.strip()]
     return render(request, "status.html", {"view": view, "ancestors": ancestors, "descendants": descendants,
+                                           "undescribed": undescribed,
                                            "reply_draft": {"text": mention,
                                                            "visibility": view.shown.visibility,
                                                            "spoiler_text": view.shown.spoiler_text}})
@@ -105,11 +110,11 @@ async def feed_rss(request: Request) -> Response:
     check_username(request)
     inst = request.app.state.instance
     page = await reading.profile_page(inst, False, limit=reading.MAX_PAGE)
-    return rss_feed(inst, page.items)
+    return await rss_feed(inst, page.items)
 
 
 async def feed_atom(request: Request) -> Response:
     check_username(request)
     inst = request.app.state.instance
     page = await reading.profile_page(inst, False, limit=reading.MAX_PAGE)
-    return atom_feed(inst, page.items)
+    return await atom_feed(inst, page.items)

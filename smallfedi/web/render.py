@@ -11,6 +11,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from smallfedi import __version__
+from smallfedi.core import media as media_core
+from smallfedi.core import media_cache
 from smallfedi.core.errors import DomainError, TooManyRequests
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -37,6 +39,23 @@ def _when(value: str | None) -> str:
     return when.strftime("%d %b %Y, %H:%M UTC")
 
 
+def size(value: int | None) -> str:
+    """Bytes for people: 1023 B, 4.2 MiB, 1.07 GiB."""
+    amount = float(value or 0)
+    for unit in ("B", "KiB", "MiB"):
+        if amount < 1024:
+            return f"{amount:.0f} {unit}" if unit == "B" else f"{amount:.1f} {unit}"
+        amount /= 1024
+    return f"{amount:.2f} GiB"
+
+
+def image_size(m) -> tuple[int | None, int | None]:
+    """The width and height an attachment's preview is shown at (for the page's layout)."""
+    if m.preview_width and m.preview_height:
+        return m.preview_width, m.preview_height
+    return m.width, m.height
+
+
 def account_href(account) -> str:
     """Where a person's name links: the owner's public profile, or our page of a remote account."""
     return account.url if account.local else f"/accounts/{account.id}"
@@ -55,8 +74,11 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["when"] = _when
+    env.filters["size"] = size
     env.globals.update(version=__version__, languages=LANGUAGES, visibility_labels=VISIBILITY_LABELS,
-                       account_href=account_href, status_href=status_href)
+                       account_href=account_href, status_href=status_href, media_url=media_core.url,
+                       preview_url=media_core.preview_url, image_size=image_size, cached=media_cache.url_for,
+                       max_attachments=media_core.MAX_ATTACHMENTS)
     return env
 
 

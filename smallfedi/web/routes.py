@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from smallfedi.core.errors import DomainError
-from smallfedi.web import authorize, owner, public, social
+from smallfedi.web import authorize, media, owner, public, settings, social
 from smallfedi.web.render import domain_error_page, error_page
 
 
@@ -44,6 +44,8 @@ def routes() -> list[BaseRoute]:
         _page("/settings/profile", owner.profile_settings, ["POST"]),
         _page("/settings/password", owner.password_settings_page),
         _page("/settings/password", owner.password_settings, ["POST"]),
+        _page("/settings/storage", settings.storage_page),
+        _page("/settings/storage", settings.storage_prune, ["POST"]),
         _page("/settings/apps", authorize.apps_page),
         _page("/settings/apps/{app_id}/revoke", authorize.revoke_app, ["POST"]),
         _page("/oauth/authorize", authorize.authorize_page),
@@ -72,5 +74,7 @@ def routes() -> list[BaseRoute]:
         _page("/@{username}/{status_id}/delete", owner.delete, ["POST"]),
         _page("/users/{username}", public.actor_redirect),
         _page("/users/{username}/statuses/{status_id}", public.status_redirect),
+        _page("/media/{name}", media.own_file),
+        _page("/cache/{key}/{encoded}", media.cached_file),
         Mount("/static", StaticFiles(directory=static), name="static"),
     ]
