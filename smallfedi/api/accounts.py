@@ -12,8 +12,9 @@ from smallfedi.api.lists import list_json
 from smallfedi.api.tags import tag_json
 from smallfedi.api.params import Params
 from smallfedi.api.statuses import linked_to_newer, path_id, views
-from smallfedi.core import domain_blocks, following, lists, marks, profile, search as core_search, tags, timelines
-from smallfedi.core.errors import Invalid, NotFound
+from smallfedi.core import domain_blocks, following, lists, marks, media, profile, tags, timelines
+from smallfedi.core import search as core_search
+from smallfedi.core.errors import NotFound
 from smallfedi.core.models import Account, Page
 from smallfedi.store import accounts as accounts_store
 
@@ -50,21 +51,57 @@ def _fields(params: Params, current: Account) -> list[tuple[str, str]]:
     return out
 
 
+PROFILE_KEYS = ("display_name", "note", "fields_attributes", "locked")
+
+
 @endpoint("write:accounts")
 async def update_credentials(request: Request, params: Params) -> Response:
+    try:
+        return await _update_credentials(request, params)
+    finally:
+        await request.close()  # an uploaded avatar or header may be spooled to disk
+
+
+async def _update_credentials(request: Request, params: Params) -> Response:
     inst = request.app.state.instance
-    if params.files.get("avatar") or params.files.get("header"):
-        raise Invalid("Avatars and headers can't be uploaded to this server yet.")
+    # Images first: a refused one changes nothing else.
+    images = {}
+    for purpose in ("avatar", "header"):
+        upload = params.files.get(purpose)
+        if upload is not None:
+            images[f"{purpose}_url"] = await media.profile_image(inst, upload.file, purpose)
     owner = inst.owner
-    update = profile.ProfileUpdate(
-        display_name=params.str("display_name", owner.display_name) or "",
-        bio=params.str("note", owner.note_source) or "",
-        fields=_fields(params, owner),
-        locked=params.bool("locked", owner.locked),
-    )
-    await profile.update_profile(inst, update)
+    if not images or any(key in params for key in PROFILE_KEYS):
+        update = profile.ProfileUpdate(
+            display_name=params.str("display_name", owner.display_name) or "",
+            bio=params.str("note", owner.note_source) or "",
+            fields=_fields(params, owner),
+            locked=params.bool("locked", owner.locked),
+        )
+        await profile.update_profile(inst, update)
+    if images:
+        await profile.set_images(inst, **images)
+    return await _credential_account(inst)
+
+
+async def _credential_account(inst) -> Response:
     ctx = await entities.context(inst)
     return JSON(entities.credential_account(ctx, inst.owner))
+
+
+def _remove_image(purpose: str):
+    """DELETE /api/v1/profile/avatar|header (Mastodon 4.2): back to the default image."""
+    @endpoint("write:accounts")
+    async def handler(request: Request, params: Params) -> Response:
+        inst = request.app.state.instance
+        if getattr(inst.owner, f"{purpose}_url"):
+            await profile.set_images(inst, **{f"{purpose}_url": ""})
+        return await _credential_account(inst)
+    return handler
+
+
+remove_avatar = _remove_image("avatar")
+remove_header = _remove_image("header")
 
 
 @endpoint("read:accounts", public=True)
@@ -106,7 +143,7 @@ async def statuses(request: Request, params: Params) -> Response:
         pinned = await timelines.hydrate(inst, [s for _, s in page.items])
         return JSON(await filters.render(request, pinned, "account"))
     if params.bool("only_media"):
-        return JSON([])  # no attachments are stored yet
+        return JSON([])  # not filtered yet: the store has no query for posts with attachments
     tagged = params.str("tagged")
     page = await timelines.statuses(
         inst, request.state.is_owner, account_id=account.id, tag=tagged.lstrip("#").lower() if tagged else None,

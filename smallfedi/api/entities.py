@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from smallfedi import __version__
-from smallfedi.core import following, reading
+from smallfedi.core import following, media, media_cache, reading
 from smallfedi.core.instance import Instance
-from smallfedi.core.models import Account, Notification, Poll
+from smallfedi.core.models import Account, MediaAttachment, Notification, Poll
 from smallfedi.core.timelines import StatusView
 from smallfedi.store import statuses as statuses_store
 
@@ -51,8 +51,11 @@ def day_start(stored: str) -> str:
 
 def account(ctx: Context, a: Account) -> dict:
     base = ctx.base
-    avatar = a.avatar_url or f"{base}/static/avatar.png"
-    header = a.header_url or f"{base}/static/header.png"
+    # Remote images through our cache: apps then fetch from here, not from every server.
+    avatar = (a.avatar_url if a.local else media_cache.url_for(ctx.inst, a.avatar_url)) \
+        or f"{base}/static/avatar.png"
+    header = (a.header_url if a.local else media_cache.url_for(ctx.inst, a.header_url)) \
+        or f"{base}/static/header.png"
     if a.local:
         followers, followings, statuses = ctx.owner_counts
         last_status_at = ctx.owner_last_status_at
@@ -128,7 +131,7 @@ def _status_body(ctx: Context, v: StatusView) -> dict:
         "visibility": s.visibility,
         "sensitive": s.sensitive,
         "spoiler_text": s.spoiler_text,
-        "media_attachments": [],
+        "media_attachments": [media_attachment(ctx.inst, m) for m in v.media],
         "application": None,
         "mentions": [mention(ctx, a) for a in v.mentioned],
         "tags": [tag_ref(ctx, t) for t in s.tags],
@@ -149,6 +152,23 @@ def _status_body(ctx: Context, v: StatusView) -> dict:
         "bookmarked": v.bookmarked,
         "pinned": v.pinned,
         "filtered": [],
+    }
+
+
+def media_attachment(inst: Instance, m: MediaAttachment) -> dict:
+    """Mastodon's MediaAttachment: ours served from here, a remote one linked to its origin
+    (its preview through the cache)."""
+    return {
+        "id": str(m.id),
+        "type": m.type,
+        "url": media.url(inst, m),
+        "preview_url": media.preview_url(inst, m),
+        "remote_url": None if m.local else m.remote_url,
+        "preview_remote_url": None if m.local else m.preview_remote_url,
+        "text_url": None,
+        "meta": media.meta(m),
+        "description": m.description or None,  # as Mastodon: null, not "", without alt text
+        "blurhash": m.blurhash,
     }
 
 
@@ -179,7 +199,8 @@ def status(ctx: Context, v: StatusView) -> dict:
     b = v.status
     return {**body, "id": str(b.id), "uri": b.uri, "url": body["url"], "created_at": b.created_at,
             "edited_at": None, "account": account(ctx, v.author), "content": "", "visibility": b.visibility,
-            "sensitive": False, "spoiler_text": "", "mentions": [], "tags": [], "reblogs_count": 0,
+            "sensitive": False, "spoiler_text": "", "media_attachments": [], "mentions": [], "tags": [],
+            "reblogs_count": 0,
             "favourites_count": 0, "replies_count": 0, "in_reply_to_id": None, "in_reply_to_account_id": None,
             "language": None, "poll": None, "reblog": body}
 

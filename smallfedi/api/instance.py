@@ -3,15 +3,30 @@ custom emojis, and the answers to optional features we don't have (empty, never 
 
 from __future__ import annotations
 
+import functools
+import importlib.util
+
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from smallfedi.api import entities
 from smallfedi.api.http import JSON, endpoint
 from smallfedi.api.params import Params
+from smallfedi.core import images, media
 from smallfedi.store import accounts as accounts_store
 
-SUPPORTED_MIME_TYPES = ["image/jpeg", "image/png", "image/gif", "image/webp"]
+# What uploads may be: images are re-encoded (HEIC and AVIF become JPEG), video and audio kept.
+IMAGE_TYPES = ["image/jpeg", "image/png", "image/gif", "image/webp", "image/heic", "image/avif"]
+VIDEO_TYPES = ["video/mp4", "video/quicktime", "video/webm"]
+AUDIO_TYPES = ["audio/mpeg", "audio/mp4", "audio/ogg", "audio/flac", "audio/wav"]
+
+
+@functools.cache
+def supported_mime_types() -> list[str]:
+    """HEIC only with its optional decoder installed: without it, iPhone apps convert to JPEG
+    first if not told HEIC is taken; told wrongly, their uploads would be refused."""
+    heic = importlib.util.find_spec("pillow_heif") is not None
+    return [t for t in IMAGE_TYPES if heic or t != "image/heic"] + VIDEO_TYPES + AUDIO_TYPES
 
 
 def _streaming_url(base: str) -> str:
@@ -19,14 +34,18 @@ def _streaming_url(base: str) -> str:
 
 
 def _configuration(inst) -> dict:
+    limits = inst.config.media
     return {
         "accounts": {"max_featured_tags": 0, "max_pinned_statuses": 5},
-        "statuses": {"max_characters": inst.config.limits.max_post_chars, "max_media_attachments": 4,
-                     "characters_reserved_per_url": 23},
-        "media_attachments": {"supported_mime_types": SUPPORTED_MIME_TYPES, "image_size_limit": 16 * 1024 * 1024,
-                              "image_matrix_limit": 33_177_600, "video_size_limit": 40 * 1024 * 1024,
+        "statuses": {"max_characters": inst.config.limits.max_post_chars,
+                     "max_media_attachments": media.MAX_ATTACHMENTS, "characters_reserved_per_url": 23},
+        # Apps shrink photos to fit these before uploading (Tusky does; none may be 0).
+        "media_attachments": {"supported_mime_types": supported_mime_types(),
+                              "image_size_limit": limits.max_image_bytes, "image_matrix_limit": images.MAX_PIXELS,
+                              "video_size_limit": limits.max_video_bytes,
+                              # Video is stored as sent, unchecked: Mastodon's limits, for apps to go by.
                               "video_frame_rate_limit": 60, "video_matrix_limit": 8_294_400,
-                              "description_limit": 1500},
+                              "description_limit": media.MAX_DESCRIPTION},
         "polls": {"max_options": 4, "max_characters_per_option": 50, "min_expiration": 300,
                   "max_expiration": 2_629_746},
         "translation": {"enabled": False},

@@ -7,7 +7,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from smallfedi.api import accounts, instance, oauth, polls, statuses, timelines
-from smallfedi.api import conversations, filters, lists, tags
+from smallfedi.api import conversations, filters, lists, media, tags
 from smallfedi.api.http import error
 
 SLASH_OPTIONAL = ("/api/", "/oauth/", "/.well-known/oauth-authorization-server/")
@@ -86,6 +86,8 @@ def routes() -> list[Route]:
         # Accounts
         _r(f"{v1}/accounts/verify_credentials", a.verify_credentials),
         _r(f"{v1}/accounts/update_credentials", a.update_credentials, ["PATCH", "PUT", "POST"]),
+        _r(f"{v1}/profile/avatar", a.remove_avatar, ["DELETE"]),
+        _r(f"{v1}/profile/header", a.remove_header, ["DELETE"]),
         _r(f"{v1}/accounts/relationships", a.relationships),
         _r(f"{v1}/accounts/lookup", a.lookup),
         _r(f"{v1}/accounts/search", a.search_accounts),
@@ -137,6 +139,11 @@ def routes() -> list[Route]:
         _r(f"{v1}/statuses/{{id}}/mute", s.mute, ["POST"]),
         _r(f"{v1}/statuses/{{id}}/unmute", s.unmute, ["POST"]),
         _r(f"{v1}/statuses/{{id}}/translate", s.not_supported, ["POST"]),
+        # Media (uploads for posts)
+        _r(f"{v1}/media", media.create_v1, ["POST"]),
+        _r("/api/v2/media", media.create_v2, ["POST"]),
+        _r(f"{v1}/media/{{id}}", media.show),
+        _r(f"{v1}/media/{{id}}", media.update, ["PUT"]),
         _r(f"{v1}/polls/{{id}}", polls.show),
         _r(f"{v1}/polls/{{id}}/votes", polls.vote, ["POST"]),
         _r(f"{v1}/bookmarks", s.bookmarks),

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from smallfedi.api import entities
 from smallfedi.api.http import JSON, endpoint, error, link_header, limit_of
 from smallfedi.api.params import Params
-from smallfedi.core import interactions, marks, polls, posting, reading, timelines
+from smallfedi.core import interactions, marks, media, polls, posting, reading, timelines
 from smallfedi.core.errors import Gone, Invalid, NotFound
 from smallfedi.core.models import Page
 from smallfedi.store import marks as marks_store
@@ -67,15 +67,52 @@ def _draft(params: Params, in_reply_to_id: int | None) -> posting.Draft:
         language=params.str("language"),
         sensitive=params.bool("sensitive"),
         in_reply_to_id=in_reply_to_id,
+        media_ids=_media_ids(params),
     )
+
+
+def _media_ids(params: Params) -> tuple[int, ...] | None:
+    """`media_ids[]` in order; None when not sent, or sent as null (an edit then keeps them)."""
+    if params.raw("media_ids") is None:
+        return None
+    ids = []
+    for raw in params.list("media_ids"):
+        text = str(raw).strip() if not isinstance(raw, (dict, list, bool)) else "-"
+        if not text:
+            continue  # a blank media_ids[]= is nothing
+        if not text.isdigit() or len(text) > 19:
+            raise Invalid(f"media_ids: {str(raw)[:40]!r} is not an attachment id")
+        ids.append(int(text))
+    return tuple(ids)
+
+
+def _media_attributes(params: Params) -> list[dict]:
+    """`media_attributes[][id|description|focus]` as one dict per attachment. A form's brackets
+    arrive as one dict per key; as in Rails, a key seen again starts the next attachment."""
+    grouped: list[dict] = []
+    for item in params.list("media_attributes"):
+        if not isinstance(item, dict):
+            raise Invalid("media_attributes must be a list of {id, description, focus}")
+        if not grouped or set(item) & set(grouped[-1]):
+            grouped.append({})
+        grouped[-1].update(item)
+    return grouped
+
+
+async def _describe_media(inst, params: Params) -> None:
+    for attrs in _media_attributes(params):
+        media_id = str(attrs.get("id", "")).strip()
+        if not media_id.isdigit() or len(media_id) > 19:
+            raise Invalid("media_attributes: each needs the id of an attachment")
+        description, focus = attrs.get("description"), attrs.get("focus")
+        await media.describe(inst, int(media_id), description=None if description is None else str(description),
+                             focus=None if focus is None else str(focus))
 
 
 def _unsupported(params: Params) -> None:
     if params.raw("scheduled_at"):
         # Tusky re-sends forever if it gets a Status back for a scheduled post.
         raise Invalid("Scheduled posts are not supported on this server.")
-    if [m for m in params.list("media_ids") if str(m).strip()]:  # a blank media_ids[]= is nothing
-        raise Invalid("Attachments are not supported on this server yet.")
 
 
 def _poll(params: Params) -> polls.PollDraft | None:
@@ -140,7 +177,8 @@ async def edit(request: Request, params: Params) -> Response:
     current = await reading.load_status(inst, status_id)
     draft = _draft(params, None)
     if "language" not in params:
-        draft = posting.Draft(draft.text, draft.spoiler_text, draft.visibility, current.language, draft.sensitive)
+        draft = replace(draft, language=current.language)
+    await _describe_media(inst, params)
     return JSON(await one(request, await posting.edit(inst, status_id, draft)))
 
 
@@ -169,11 +207,13 @@ async def history(request: Request, params: Params) -> Response:
     inst = request.app.state.instance
     status = await visible(request, path_id(request))
     ctx = await entities.context(inst)
-    author = (await timelines.hydrate(inst, [status]))[0].author
+    view = (await timelines.hydrate(inst, [status]))[0]
     edits = await reading.history(inst, status.id, request.state.is_owner)
+    # Earlier versions' attachments are not kept: each version shows the current ones.
+    attachments = [entities.media_attachment(inst, m) for m in view.media]
     return JSON([{"content": e.content, "spoiler_text": e.spoiler_text, "sensitive": e.sensitive,
-                  "created_at": e.created_at, "account": entities.account(ctx, author),
-                  "media_attachments": [], "emojis": []} for e in edits])
+                  "created_at": e.created_at, "account": entities.account(ctx, view.author),
+                  "media_attachments": attachments, "emojis": []} for e in edits])
 
 
 @endpoint("read:statuses", public=True)

@@ -40,6 +40,8 @@ LOCAL = {
     "FamiliarFollowers": {"id": "id", "accounts": "list:Account"},
     "Suggestion": {"source": "str", "sources": "list:str", "account": "Account"},
     "Activity": {"week": "intstr", "statuses": "intstr", "logins": "intstr", "registrations": "intstr"},
+    # Tusky choked on `"y": null` (#4462): both numbers, always.
+    "MediaFocus": {"x": "num", "y": "num"},
 }
 # Entities of strict_schema.py checked one level deeper than it does.
 REFINED = {
@@ -47,6 +49,11 @@ REFINED = {
     "FilterV2": dict(strict_schema.E["FilterV2"], context="list:enum:home|notifications|public|thread|account",
                      keywords="list:FilterKeyword", statuses="list:FilterStatus"),
     "Tag": dict(strict_schema.E["Tag"], history="list:TagHistory"),
+    # Every key Mastodon sends, present (null where it sends null); `meta` an object, its
+    # sizes with integer width and height (Tusky #4362), its focus two numbers.
+    "MediaAttachment": dict(strict_schema.E["MediaAttachment"], preview_remote_url="url!", text_url="url!",
+                            meta="MediaMeta"),
+    "MediaMeta": dict(strict_schema.E["MediaMeta"], focus="MediaFocus?"),
 }
 SPECS = {**strict_schema.E, **LOCAL, **REFINED}
 
@@ -79,6 +86,7 @@ ENTITIES = [
     ({"GET"}, r"/api/v1/custom_emojis", "list:Emoji"),
     # Accounts
     ({"GET", "PATCH", "PUT", "POST"}, r"/api/v1/accounts/(verify|update)_credentials", "CredentialAccount"),
+    ({"DELETE"}, r"/api/v1/profile/(avatar|header)", "CredentialAccount"),
     ({"GET"}, r"/api/v1/accounts/relationships", "list:Relationship"),
     ({"GET"}, r"/api/v1/accounts(/search)?", "list:Account"),
     ({"GET"}, r"/api/v1/accounts/familiar_followers", "list:FamiliarFollowers"),
@@ -94,7 +102,7 @@ ENTITIES = [
     ({"GET"}, r"/api/v1/domain_blocks", "list:str"),
     ({"POST", "DELETE"}, r"/api/v1/domain_blocks", "Empty"),
     ({"GET"}, r"/api/v2/search", "Search"),
-    # Statuses and polls
+    # Statuses, media and polls
     ({"POST"}, r"/api/v1/statuses", "Status"),
     ({"GET"}, r"/api/v1/statuses", "list:Status"),
     ({"GET", "PUT", "DELETE"}, _S, "Status"),
@@ -104,6 +112,8 @@ ENTITIES = [
     ({"GET"}, _S + r"/source", "StatusSource"),
     ({"GET"}, _S + r"/history", "list:StatusEdit"),
     ({"GET"}, _S + r"/(favourited|reblogged)_by", "list:Account"),
+    ({"POST"}, r"/api/v[12]/media", "MediaAttachment"),
+    ({"GET", "PUT"}, r"/api/v1/media/\d+", "MediaAttachment"),
     ({"GET"}, r"/api/v1/polls/\d+", "Poll"),
     ({"POST"}, r"/api/v1/polls/\d+/votes", "Poll"),
     ({"GET"}, r"/api/v1/(bookmarks|favourites)", "list:Status"),

@@ -61,4 +61,7 @@ def test_masto_and_megalodon_sign_in_post_and_read(js_clients, server):
     assert lines[-1] == {"client": "-", "check": "all", "ok": True}, why
     checked = {line["client"] for line in lines}
     assert {"masto", "megalodon"} <= checked, why
+    uploads = [line for line in lines if line["client"] == "masto" and line["check"].startswith("v2.media.create")]
+    assert uploads and uploads[0]["type"] == "image", why
+    assert uploads[0]["description"] == "A small gradient, blue at the bottom", why
     assert "Traceback" not in log, why

@@ -13,7 +13,7 @@ import pytest
 from smallfedi.api import streaming
 from smallfedi.core import following, remote
 from smallfedi.core.events import Event
-from smallfedi.core.models import Account, ActorInfo, NoteInfo, Status
+from smallfedi.core.models import Account, ActorInfo, AttachmentInfo, NoteInfo, Status
 from smallfedi.store import follows as follows_store
 from smallfedi.store import statuses as statuses_store
 from smallfedi.store.db import format_time, utcnow
@@ -49,13 +49,14 @@ _numbers = iter(range(1, 1_000_000))
 
 async def remote_post(api: httpx.AsyncClient, author: Account, text: str, *, visibility: str = "public",
                       tags: tuple[str, ...] = (), reply_to: Status | dict | None = None,
-                      mentions: tuple[str, ...] = (), spoiler: str = "") -> Status:
+                      mentions: tuple[str, ...] = (), spoiler: str = "",
+                      attachments: tuple[AttachmentInfo, ...] = ()) -> Status:
     """A post of another server's account, stored as the inbox stores one."""
     parent_uri = reply_to["uri"] if isinstance(reply_to, dict) else (reply_to.uri if reply_to else None)
     return await remote.receive_note(instance(api), NoteInfo(
         uri=f"{author.uri}/statuses/{next(_numbers)}", author_uri=author.uri, content=f"<p>{text}</p>",
         published=format_time(datetime.now(timezone.utc)), visibility=visibility, tags=tags,
-        in_reply_to_uri=parent_uri, mentions=mentions, spoiler_text=spoiler), author)
+        in_reply_to_uri=parent_uri, mentions=mentions, spoiler_text=spoiler, attachments=attachments), author)
 
 
 def assert_valid(entity: str, obj) -> None:

@@ -10,6 +10,7 @@ likes, boosts and mentions, so that notifications, remote accounts and relations
 from __future__ import annotations
 
 import base64
+import io
 import re
 import time
 import uuid
@@ -22,6 +23,7 @@ import requests
 from mastodon import Mastodon
 from mastodon.errors import MastodonAPIError, MastodonNotFoundError, MastodonUnauthorizedError
 
+from tests import media_samples
 from tests.api.conftest import REDIRECT, hidden_fields
 from tests.api.schema_check import answer_problems
 from tests.conftest import USERNAME, Server
@@ -318,6 +320,45 @@ def test_public_and_hashtag_timelines_and_search(m):
     assert only_tags.accounts == [] and only_tags.statuses == []
     people = m.search_v2(USERNAME, resolve=False, result_type="accounts")
     assert [a.username for a in people.accounts] == [USERNAME]
+
+
+# Media
+
+
+def test_media_post_then_a_post_with_it(m, home):
+    photo = m.media_post(media_samples.jpeg(640, 480), mime_type="image/jpeg", description="A red door")
+    assert photo.type == "image" and photo.url.startswith(f"{home.url}/media/")
+    assert photo.description == "A red door" and photo.blurhash
+    square = m.media_post(io.BytesIO(media_samples.png()), mime_type="image/png", focus=(0.5, -0.5))
+    assert square.meta.focus.x == 0.5 and square.meta.focus.y == -0.5
+    assert m.media_update(square, description="A blue square").description == "A blue square"
+    assert m.media(square).description == "A blue square"
+
+    posted = m.status_post("Two pictures", media_ids=[photo, square])
+    shown = m.status(posted)
+    assert [a.id for a in shown.media_attachments] == [photo.id, square.id]
+    first = shown.media_attachments[0]
+    assert first.description == "A red door" and first.blurhash == photo.blurhash
+    assert first.meta.original.width == 640 and first.url == photo.url
+    pictures_only = m.status_post("", media_ids=[m.media_post(media_samples.png(), mime_type="image/png")])
+    assert pictures_only.content == "" and len(pictures_only.media_attachments) == 1
+
+    edited = m.status_update(posted, "One picture", media_ids=[square])
+    assert [a.id for a in edited.media_attachments] == [square.id]
+    with pytest.raises(MastodonAPIError) as caught:
+        m.media_post(b"<html></html>", mime_type="image/jpeg")
+    assert caught.value.args[1] == 422
+
+
+def test_avatar_upload_and_removal(m, home):
+    me = m.account_update_credentials(avatar=media_samples.jpeg(800, 600), avatar_mime_type="image/jpeg")
+    assert me.avatar.startswith(f"{home.url}/media/") and me.avatar_static == me.avatar
+    assert m.account_verify_credentials().avatar == me.avatar
+    header = m.account_update_credentials(header=media_samples.png(600, 200), header_mime_type="image/png").header
+    assert header.startswith(f"{home.url}/media/")
+    reset = m.account_delete_avatar()
+    assert reset.avatar.endswith("/static/avatar.png") and reset.header == header
+    assert m.account_delete_header().header.endswith("/static/header.png")
 
 
 # The owner's actions on posts

@@ -10,6 +10,8 @@ import pytest
 from starlette.routing import Route
 
 from smallfedi.core import remote
+from smallfedi.core.models import AttachmentInfo
+from tests import media_samples
 from tests.api import schema_check
 from tests.api.test_lists import follow_directly, instance, remote_account, remote_post
 
@@ -71,6 +73,14 @@ async def test_every_route_answered_with_data_behind_it(api):
     post = await ok("POST", "/api/v1/statuses", json={
         "status": "Tea or #sweep?", "poll": {"options": ["Tea", "Coffee"], "expires_in": 3600}})
     await remote.receive_like(inst, bob, post["uri"], f"{bob.uri}/likes/1")
+    # A post with a photo, one upload left unposted, and a remote post with an attachment.
+    photo = await ok("POST", "/api/v2/media", files={"file": ("photo.jpg", media_samples.jpeg(), "image/jpeg")},
+                     data={"description": "A teapot", "focus": "0.5,-0.25"})
+    unposted = await ok("POST", "/api/v1/media", files={"file": ("sound", media_samples.mp4_header(), "")})
+    await ok("POST", "/api/v1/statuses", json={"status": "Tea #sweep", "media_ids": [photo["id"]]})
+    await remote_post(api, bob, "Look #sweep", attachments=(
+        AttachmentInfo(url="http://127.0.0.1:9001/media/a.png", type="image", mime="image/png", width=64, height=48),
+        AttachmentInfo(url="http://127.0.0.1:9001/media/b.mp3", type="audio", description="A song")))
     await remote_post(api, bob, "psst", visibility="direct", mentions=(inst.owner.uri,))
     await remote_post(api, bob, "Public #sweep news", tags=("sweep",))
     notification = (await ok("GET", "/api/v1/notifications"))[0]
@@ -98,7 +108,7 @@ async def test_every_route_answered_with_data_behind_it(api):
         "/api/v1/timelines/list/": listed["id"], "/api/v1/filters/": v1["id"],
         "/api/v2/filters/keywords/": v2["keywords"][0]["id"], "/api/v2/filters/statuses/": status_filter["id"],
         "/api/v2/filters/": v2["id"], "/api/v1/conversations/": conversation["id"],
-        "/api/v1/follow_requests/": carol.id,
+        "/api/v1/follow_requests/": carol.id, "/api/v1/media/": unposted["id"],
     }
     queries = {
         "/api/v1/accounts": {"id[]": [str(bob.id), str(carol.id)]},
@@ -186,3 +196,21 @@ def test_the_check_fails_on_what_strict_apps_refuse():
         "account": None, "status": None}) == ["GET /api/v1/notifications/1 (200): Notification.account: null not "
                                               "allowed", "GET /api/v1/notifications/1 (200): Notification.status: "
                                               "a favourite notification without its post"]
+    # Media attachments: every key present, null only where Mastodon sends null.
+    photo = {"id": "7", "type": "image", "url": "https://a.example/media/p.jpg",
+             "preview_url": "https://a.example/media/s.jpg", "remote_url": None, "preview_remote_url": None,
+             "text_url": None, "description": None, "blurhash": "LEHV6nWB2yk8",
+             "meta": {"original": {"width": 640, "height": 480, "size": "640x480", "aspect": 1.333},
+                      "focus": {"x": 0.0, "y": -0.5}}}
+    assert problems("GET", "/api/v1/media/7", photo) == []
+    assert problems("POST", "/api/v2/media", photo) == []
+    assert problems("GET", "/api/v1/media/7", dict(photo, url=None)) != []
+    assert problems("GET", "/api/v1/media/7", dict(photo, description="")) != []  # null, as Mastodon
+    assert problems("GET", "/api/v1/media/7", {k: v for k, v in photo.items() if k != "preview_remote_url"}) != []
+    assert problems("GET", "/api/v1/media/7", dict(photo, meta=None)) != []
+    assert problems("GET", "/api/v1/media/7", dict(photo, meta={"focus": {"x": 0.0, "y": None}})) != []
+    assert problems("GET", "/api/v1/media/7", dict(photo, meta={"original": {"size": "1x1"}})) != []
+    assert problems("GET", "/api/v1/media/7", dict(photo, type="picture")) != []
+    assert problems("GET", STATUS_PATH + "/history", [{
+        "content": "", "spoiler_text": "", "sensitive": False, "created_at": "2025-01-01T00:00:00.000Z",
+        "account": None, "emojis": [], "media_attachments": [dict(photo, id=7)]}]) != []

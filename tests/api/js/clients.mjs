@@ -31,6 +31,11 @@ const SCOPES = "read write follow push";
 const STEP_MS = 20_000; // one check
 const TOTAL_MS = 100_000; // the whole run
 const TAG = "smallfeditest";
+// A 16×12 PNG to upload, and its alt text.
+const PNG = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAABAAAAAMCAIAAADkharWAAAAG0lEQVR42mNkYGgQYGAgHrEwiDCQBEY1jBQNAGacAnoKHKLTAAAAAElFTkSuQmCC",
+  "base64");
+const ALT = "A small gradient, blue at the bottom";
 
 function out(line) {
   process.stdout.write(JSON.stringify(line) + "\n");
@@ -257,6 +262,19 @@ async function masto() {
     const status = await api.v1.statuses.create({ status: "A reply from masto", inReplyToId: first.id });
     expect(status.inReplyToId === first.id, `inReplyToId is ${status.inReplyToId}`);
     return result(status, { id: status.id });
+  });
+
+  await check(C, "v2.media.create with alt text, then a post with it", async () => {
+    // masto polls GET /api/v1/media/:id after a v2 upload until `url` is set (here at once).
+    const media = await api.v2.media.create({ file: new Blob([PNG], { type: "image/png" }), description: ALT });
+    expect(media.type === "image" && media.url?.startsWith(`${BASE}/media/`), `upload: ${JSON.stringify(media)}`);
+    const status = await api.v1.statuses.create({ status: "A picture from masto", mediaIds: [media.id] });
+    const shown = await api.v1.statuses.$select(status.id).fetch();
+    const [attachment] = shown.mediaAttachments;
+    expect(shown.mediaAttachments.length === 1 && attachment.id === media.id,
+      `attachments: ${JSON.stringify(shown.mediaAttachments)}`);
+    expect(attachment.description === ALT && attachment.blurhash, `attachment: ${JSON.stringify(attachment)}`);
+    return result(attachment, { id: attachment.id, type: attachment.type, description: attachment.description });
   });
 
   await check(C, "v1.statuses.create with Idempotency-Key, twice", async () => {
