@@ -142,14 +142,12 @@ async def statuses(request: Request, params: Params) -> Response:
         page = await marks.marked_page(inst, "pins", limit=limit_of(params))
         pinned = await timelines.hydrate(inst, [s for _, s in page.items])
         return JSON(await filters.render(request, pinned, "account"))
-    if params.bool("only_media"):
-        return JSON([])  # not filtered yet: the store has no query for posts with attachments
     tagged = params.str("tagged")
     page = await timelines.statuses(
         inst, request.state.is_owner, account_id=account.id, tag=tagged.lstrip("#").lower() if tagged else None,
         exclude_replies=params.bool("exclude_replies"), exclude_reblogs=params.bool("exclude_reblogs"),
-        max_id=params.id("max_id"), since_id=params.id("since_id"), min_id=params.id("min_id"),
-        limit=limit_of(params))
+        only_media=params.bool("only_media"), max_id=params.id("max_id"), since_id=params.id("since_id"),
+        min_id=params.id("min_id"), limit=limit_of(params))
     page = linked_to_newer(page)
     return JSON(await filters.render(request, page.items, "account"), headers=link_header(request, page))
 

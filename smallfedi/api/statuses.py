@@ -106,7 +106,7 @@ async def _describe_media(inst, params: Params) -> None:
             raise Invalid("media_attributes: each needs the id of an attachment")
         description, focus = attrs.get("description"), attrs.get("focus")
         await media.describe(inst, int(media_id), description=None if description is None else str(description),
-                             focus=None if focus is None else str(focus))
+                             focus=None if focus is None else str(focus), posted_ok=True)
 
 
 def _unsupported(params: Params) -> None:

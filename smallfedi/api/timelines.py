@@ -44,10 +44,8 @@ async def list_timeline(request: Request, params: Params) -> Response:
 @endpoint("read:statuses", public=True)
 async def public(request: Request, params: Params) -> Response:
     local = True if params.bool("local") else (False if params.bool("remote") else None)
-    if params.bool("only_media"):
-        return JSON([])  # no attachments are stored yet
     page = await timelines.statuses(request.app.state.instance, request.state.is_owner, local=local,
-                                    **_bounds(params))
+                                    only_media=params.bool("only_media"), **_bounds(params))
     return await _render_page(request, page, "public")
 
 
@@ -55,10 +53,8 @@ async def public(request: Request, params: Params) -> Response:
 async def tag(request: Request, params: Params) -> Response:
     name = request.path_params["tag"].lstrip("#").lower()
     local = True if params.bool("local") else (False if params.bool("remote") else None)
-    if params.bool("only_media"):
-        return JSON([])
     page = await timelines.statuses(request.app.state.instance, request.state.is_owner, local=local, tag=name,
-                                    **_bounds(params))
+                                    only_media=params.bool("only_media"), **_bounds(params))
     return await _render_page(request, page, "public")
 
 

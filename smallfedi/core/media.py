@@ -212,9 +212,15 @@ async def get(inst: Instance, media_id: int) -> MediaAttachment:
 
 
 async def describe(inst: Instance, media_id: int, description: str | None = None,
-                   focus: str | None = None) -> MediaAttachment:
-    """Change alt text or focal point; what is not given stays."""
+                   focus: str | None = None, posted_ok: bool = False) -> MediaAttachment:
+    """Change alt text or focal point; what is not given stays.
+
+    Once posted, only an edit of the post may change them (`posted_ok`), so followers get the
+    change in its Update; on its own it is refused, as Mastodon does.
+    """
     current = await get(inst, media_id)
+    if current.status_id is not None and not posted_ok:
+        raise NotFound("This attachment is already part of a post: edit the post to change its description.")
     text = current.description if description is None else _description(description)
     x, y = (current.focus_x, current.focus_y) if focus is None else parse_focus(focus)
     async with inst.db.transaction() as tx:

@@ -142,6 +142,8 @@ async def edit(inst: Instance, status_id: int, draft: Draft) -> Status:
     """
     row = await _own_status(inst, status_id)
     media_ids = draft.media_ids
+    if media_ids and (await polls.for_statuses(inst, [status_id])).get(status_id):
+        raise Invalid("A post can't have both a poll and attachments.")
     if media_ids is None:
         media_ids = tuple(m.id for m in (await media.for_statuses(inst, [status_id])).get(status_id, ()))
     draft = _validate(inst, Draft(draft.text, draft.spoiler_text, row["visibility"], draft.language,

@@ -105,8 +105,8 @@ async def home(inst: Instance, *, max_id: int | None = None, min_id: int | None 
 
 async def statuses(inst: Instance, viewer_is_owner: bool, *, account_id: int | None = None,
                    local: bool | None = None, tag: str | None = None, exclude_replies: bool = False,
-                   exclude_reblogs: bool = False, max_id: int | None = None, since_id: int | None = None,
-                   min_id: int | None = None, limit: int | None = None) -> Page:
+                   exclude_reblogs: bool = False, only_media: bool = False, max_id: int | None = None,
+                   since_id: int | None = None, min_id: int | None = None, limit: int | None = None) -> Page:
     """Public, tag and account timelines: one query, the filters apps send.
 
     An account's page shows its public and unlisted posts (and, to the owner, everything
@@ -122,7 +122,7 @@ async def statuses(inst: Instance, viewer_is_owner: bool, *, account_id: int | N
     rows = await statuses_store.query(
         inst.db, visibilities=visibilities, account_id=account_id, local=local, tag=tag,
         exclude_replies=exclude_replies, exclude_reblogs=exclude_reblogs or account_id is None,
-        max_id=max_id, since_id=since_id, min_id=min_id, limit=limit)
+        only_media=only_media, max_id=max_id, since_id=since_id, min_id=min_id, limit=limit)
     return _page(await hydrate(inst, [Status.from_row(r) for r in rows]), limit, max_id, min_id)
 
 

@@ -338,8 +338,8 @@ def _bounds(max_id: int | None, since_id: int | None, min_id: int | None) -> tup
 
 async def query(db: Database, *, visibilities: Sequence[str], account_id: int | None = None,
                 local: bool | None = None, tag: str | None = None, exclude_replies: bool = False,
-                exclude_reblogs: bool = False, max_id: int | None = None, since_id: int | None = None,
-                min_id: int | None = None, limit: int = 20) -> list[sqlite3.Row]:
+                exclude_reblogs: bool = False, only_media: bool = False, max_id: int | None = None,
+                since_id: int | None = None, min_id: int | None = None, limit: int = 20) -> list[sqlite3.Row]:
     """Posts matching the filters, newest first, skipping accounts the owner blocked (one by one
     or by domain)."""
     where, params, order = _bounds(max_id, since_id, min_id)
@@ -360,6 +360,8 @@ async def query(db: Database, *, visibilities: Sequence[str], account_id: int | 
     if exclude_replies:
         # Mastodon keeps an author's replies to themselves (threads) in the list.
         where.append("(s.in_reply_to_id IS NULL OR s.in_reply_to_account_id = s.account_id)")
+    if only_media:  # a boost has no attachments of its own, so boosts drop out too
+        where.append("EXISTS (SELECT 1 FROM media m WHERE m.status_id = s.id)")
     if exclude_reblogs:
         where.append("s.reblog_of_id IS NULL")
     else:

@@ -357,3 +357,29 @@ async def test_the_instance_advertises_the_media_limits(tmp_path):
         assert config["statuses"]["max_media_attachments"] == 4
         v1 = (await api.get("/api/v1/instance")).json()["configuration"]["media_attachments"]
         assert v1["image_size_limit"] == 65536
+
+
+async def test_posted_media_is_described_by_editing_the_post(api):
+    m = await uploaded(api, description="First")
+    status = (await post(api, status="Posted", media_ids=[m["id"]])).json()
+    # As Mastodon: once posted, PUT /media/:id is refused; the post's edit carries the change out.
+    refused = await api.put(f"/api/v1/media/{m['id']}", json={"description": "Sneaky"})
+    assert refused.status_code == 404 and "edit the post" in refused.json()["error"]
+    assert (await api.get(f"/api/v1/media/{m['id']}")).json()["description"] == "First"
+    poll = (await post(api, status="A poll", poll={"options": ["a", "b"], "expires_in": 3600})).json()
+    other = await uploaded(api)
+    mixed = await api.put(f"/api/v1/statuses/{poll['id']}", json={"status": "A poll", "media_ids": [other["id"]]})
+    assert mixed.status_code == 422 and "poll" in mixed.json()["error"]
+    assert status["media_attachments"][0]["description"] == "First"
+
+
+async def test_only_media(api):
+    m = await uploaded(api)
+    with_media = (await post(api, status="With a picture", media_ids=[m["id"]])).json()
+    await post(api, status="Words only")
+    me = (await api.get("/api/v1/accounts/verify_credentials")).json()
+    for path in (f"/api/v1/accounts/{me['id']}/statuses?only_media=true", "/api/v1/timelines/public?only_media=1"):
+        listed = (await api.get(path)).json()
+        assert [s["id"] for s in listed] == [with_media["id"]], path
+    everything = (await api.get(f"/api/v1/accounts/{me['id']}/statuses")).json()
+    assert len(everything) == 2
