@@ -3,6 +3,8 @@ follows, relationships and the owner's actions on accounts; search."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -78,8 +80,8 @@ async def _update_credentials(request: Request, params: Params) -> Response:
             fields=_fields(params, owner),
             locked=params.bool("locked", owner.locked),
         )
-        await profile.update_profile(inst, update)
-    if images:
+        await profile.update_profile(inst, replace(update, **images))  # one Update to followers
+    elif images:
         await profile.set_images(inst, **images)
     return await _credential_account(inst)
 

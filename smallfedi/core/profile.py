@@ -26,6 +26,9 @@ class ProfileUpdate:
     bio: str  # Markdown
     fields: list[tuple[str, str]]
     locked: bool
+    # New pictures in the same change (one Update to followers): None keeps, "" resets.
+    avatar_url: str | None = None
+    header_url: str | None = None
 
 
 def _field_value_html(value: str) -> str:
@@ -62,6 +65,8 @@ async def update_profile(inst: Instance, update: ProfileUpdate) -> Account:
         await accounts_store.update_profile(tx, inst.owner.id, display_name=display_name, note=note,
                                             note_source=bio, fields_json=fields_json, locked=update.locked,
                                             now=utcnow())
+        if update.avatar_url is not None or update.header_url is not None:
+            await _store_images(tx, inst, update.avatar_url, update.header_url)
         await inst.refresh_owner_in(tx)
         await inst.federation.publish_profile(tx)  # followers' copies of the profile stay current
     return inst.owner
@@ -89,11 +94,15 @@ async def set_password(inst: Instance, new: str, confirm: str | None = None) -> 
 
 async def set_images(inst: Instance, avatar_url: str | None = None, header_url: str | None = None) -> Account:
     """Change the avatar or header: None leaves one as it is, "" goes back to the default image."""
-    owner = inst.owner
-    avatar = owner.avatar_url if avatar_url is None else (avatar_url or None)
-    header = owner.header_url if header_url is None else (header_url or None)
     async with inst.db.transaction() as tx:
-        await accounts_store.update_images(tx, owner.id, avatar_url=avatar, header_url=header, now=utcnow())
+        await _store_images(tx, inst, avatar_url, header_url)
         await inst.refresh_owner_in(tx)
         await inst.federation.publish_profile(tx)
     return inst.owner
+
+
+async def _store_images(tx, inst: Instance, avatar_url: str | None, header_url: str | None) -> None:
+    owner = inst.owner
+    avatar = owner.avatar_url if avatar_url is None else (avatar_url or None)
+    header = owner.header_url if header_url is None else (header_url or None)
+    await accounts_store.update_images(tx, owner.id, avatar_url=avatar, header_url=header, now=utcnow())

@@ -258,9 +258,7 @@ async def profile_settings(request: Request) -> Response:
                 images[f"{purpose}_url"] = await media.profile_image(inst, upload.file, purpose)
             elif checkbox(form, f"remove_{purpose}"):
                 images[f"{purpose}_url"] = ""  # back to the default image
-        await core_profile.update_profile(inst, update)
-        if images:
-            await core_profile.set_images(inst, **images)
+        await core_profile.update_profile(inst, replace(update, **images))  # one Update to followers
     except DomainError as exc:
         values = {"display_name": update.display_name, "bio": update.bio, "locked": update.locked,
                   "fields": fields}

@@ -222,10 +222,13 @@ async def test_avatar_and_header_upload_and_removal(owner_client):
     page = await owner_client.get("/settings/profile")
     assert 'enctype="multipart/form-data"' in page.text
     form = {"csrf_token": csrf_of(page.text), "display_name": "Alice", "bio": "Hi"}
+    inst = owner_client.app.state.instance
+    updates = "SELECT count(*) FROM activities WHERE type = 'Update'"
+    before = await inst.db.fetchval(updates)
     saved = await owner_client.post("/settings/profile", data=form, files={
         "avatar": jpeg_part("me.jpg", width=900, height=600), "header": jpeg_part("wide.jpg", width=1800, height=600)})
     assert saved.status_code == 200 and "Profile saved." in saved.text
-    inst = owner_client.app.state.instance
+    assert await inst.db.fetchval(updates) == before + 1  # text and pictures: one Update to followers
     assert inst.owner.avatar_url.startswith("http://127.0.0.1:8080/media/")
     profile = (await owner_client.get("/@alice")).text
     assert f'<img class="avatar u-photo" src="{inst.owner.avatar_url}"' in profile
