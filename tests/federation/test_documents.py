@@ -17,7 +17,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from smallfedi.core import following, interactions, posting, profile
 from smallfedi.core.posting import Draft
 from smallfedi.store import accounts as accounts_store
-from tests.conftest import Network
 
 pytestmark = pytest.mark.anyio
 
@@ -36,14 +35,6 @@ XSD_SECONDS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
 def inst(client):
     return client.app.state.instance
-
-
-@pytest.fixture
-async def net(tmp_path):
-    async with Network(tmp_path) as network:
-        await network.add("alice", 9101, "alice")
-        await network.add("bob", 9102, "bob")
-        yield network
 
 
 @pytest.fixture

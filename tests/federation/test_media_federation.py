@@ -19,7 +19,6 @@ from smallfedi.federation import documents as docs
 from smallfedi.federation.parse import attachments, note_info
 from smallfedi.store import statuses as statuses_store
 from tests import media_samples
-from tests.conftest import Network
 from tests.federation.test_documents import check_context, get_ap, undefined_terms
 
 pytestmark = pytest.mark.anyio
@@ -33,14 +32,6 @@ BLURHASH_2 = "LKO2?U%2Tw=w]~RBVZRi};RPxuwH"
 
 def inst(client):
     return client.app.state.instance
-
-
-@pytest.fixture
-async def net(tmp_path):
-    async with Network(tmp_path) as network:
-        await network.add("alice", 9101, "alice")
-        await network.add("bob", 9102, "bob")
-        yield network
 
 
 async def upload(client, data: bytes, description: str = "", focus: str | None = None):

@@ -26,14 +26,6 @@ async def notification_types(client) -> list[str]:
     return [n.type for n in page.items]
 
 
-@pytest.fixture
-async def net(tmp_path):
-    async with Network(tmp_path) as network:
-        await network.add("alice", 9101, "alice")
-        await network.add("bob", 9102, "bob")
-        yield network
-
-
 async def test_follow_post_reply_like_boost_both_ways(net):
     alice, bob = net.clients["alice"], net.clients["bob"]
     # Bob follows Alice by handle: WebFinger, signed actor fetch, Follow, auto-Accept.
