@@ -56,15 +56,8 @@ def _fields(params: Params, current: Account) -> list[tuple[str, str]]:
 PROFILE_KEYS = ("display_name", "note", "fields_attributes", "locked")
 
 
-@endpoint("write:accounts")
+@endpoint("write:accounts", files=2)  # avatar and header
 async def update_credentials(request: Request, params: Params) -> Response:
-    try:
-        return await _update_credentials(request, params)
-    finally:
-        await request.close()  # an uploaded avatar or header may be spooled to disk
-
-
-async def _update_credentials(request: Request, params: Params) -> Response:
     inst = request.app.state.instance
     # Images first: a refused one changes nothing else.
     images = {}

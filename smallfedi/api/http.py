@@ -47,12 +47,13 @@ async def current_grant(request: Request) -> oauth.Grant | None:
     return request.state.grant
 
 
-def endpoint(scope: str | None = None, *, owner: bool = True, public: bool = False):
+def endpoint(scope: str | None = None, *, owner: bool = True, public: bool = False, files: int = 0):
     """An API endpoint: `fn(request, params)`.
 
     `scope`: the scope a token needs (e.g. "read:statuses"). `public=True`: anyone may call,
     the owner's token (if sent and valid) adds the owner's view. `owner=False`: an app-only
-    token (client_credentials) is enough.
+    token (client_credentials) is enough. `files`: how many uploaded files the form may carry;
+    the body is read only after the token is checked, so nobody else gets one spooled to disk.
     """
     def decorate(fn):
         @wraps(fn)
@@ -69,7 +70,7 @@ def endpoint(scope: str | None = None, *, owner: bool = True, public: bool = Fal
                     if scope and not grant.allows(scope):
                         return error(403, "This action is outside the authorized scopes")
                 request.state.is_owner = bool(grant and grant.for_owner)
-                params = await read_params(request)
+                params = await read_params(request, max_files=files)
                 return await fn(request, params)
             except oauth.OAuthError as exc:
                 return error(exc.status, exc.code, exc.message)
@@ -79,6 +80,8 @@ def endpoint(scope: str | None = None, *, owner: bool = True, public: bool = Fal
                 return error(exc.status, exc.message)
             except HTTPException as exc:
                 return error(exc.status_code, exc.detail or "Bad request")
+            finally:
+                await request.close()  # an uploaded file may be spooled to disk
         return wrapper
     return decorate
 

@@ -3,9 +3,6 @@ the finished attachment (its `url` set); and one upload read or described."""
 
 from __future__ import annotations
 
-from functools import wraps
-
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -17,29 +14,7 @@ from smallfedi.core import media
 from smallfedi.core.errors import Invalid
 
 WRITE = "write:media"
-MAX_FIELDS = 20  # file, description, focus, thumbnail, and what apps add
-
-
-def upload_endpoint(fn):
-    """`endpoint(WRITE)` whose form is read with an upload's limits (one file, few fields), and
-    only once the token may upload: nobody else gets a body spooled to disk. The form is closed
-    afterwards, its temporary file with it."""
-    inner = endpoint(WRITE)(fn)
-
-    @wraps(fn)
-    async def wrapper(request: Request) -> Response:
-        try:
-            grant = await current_grant(request)
-            multipart = request.headers.get("content-type", "").lower().startswith("multipart/form-data")
-            if multipart and grant is not None and grant.for_owner and grant.allows(WRITE):
-                try:
-                    await request.form(max_files=1, max_fields=MAX_FIELDS)
-                except HTTPException as exc:  # the parser's refusal (too many files or fields)
-                    return error(exc.status_code, exc.detail)
-            return await inner(request)  # reads the form parsed above
-        finally:
-            await request.close()
-    return wrapper
+FILES = 1  # the upload itself; previews are made here, so no `thumbnail` is taken
 
 
 def _render(request: Request, m) -> JSON:
@@ -54,12 +29,12 @@ async def _upload(request: Request, params: Params) -> Response:
     return _render(request, await media.upload(request.app.state.instance, up))
 
 
-@upload_endpoint
+@endpoint(WRITE, files=FILES)
 async def create_v1(request: Request, params: Params) -> Response:
     return await _upload(request, params)
 
 
-@upload_endpoint
+@endpoint(WRITE, files=FILES)
 async def create_v2(request: Request, params: Params) -> Response:
     # Mastodon answers 202 only while `url` is still null; here it never is.
     return await _upload(request, params)

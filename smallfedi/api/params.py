@@ -20,7 +20,8 @@ FALSE = {"false", "0", "off", "no", "f", "", "none", "null"}
 
 
 def _insert(target: dict, key: str, value) -> None:
-    """`a[b][]=v` into {"a": {"b": [v]}}; `a[0][name]` makes a dict keyed "0"."""
+    """`a[b][]=v` into {"a": {"b": [v]}}; `a[0][name]` makes a dict keyed "0"; `a[][k]` a list
+    of dicts."""
     head, _, rest = key.partition("[")
     parts = [head] + (_KEY_RE.findall("[" + rest) if rest else [])
     node = target
@@ -45,8 +46,12 @@ def _insert(target: dict, key: str, value) -> None:
             node = node[part]
             continue
         if isinstance(node, list):
-            child: dict = {}
-            node.append(child)
+            # As Rails: `a[][x]=1&a[][y]=2&a[][x]=3` is [{x: 1, y: 2}, {x: 3}]; a key the last
+            # item already has starts the next one.
+            child = node[-1] if node and isinstance(node[-1], dict) and nxt not in node[-1] else None
+            if child is None:
+                child = {}
+                node.append(child)
             node = child
             continue
         if not isinstance(node.get(part), dict):
@@ -135,7 +140,7 @@ class Params:
         return value if isinstance(value, dict) else {}
 
 
-async def read_params(request: Request) -> Params:
+async def read_params(request: Request, max_files: int = 0) -> Params:
     """Query parameters, overlaid by the body's (whatever its encoding)."""
     data: dict = {}
     files: dict = {}
@@ -157,7 +162,7 @@ async def read_params(request: Request) -> Params:
                 data.update(parsed)
         elif ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
             try:
-                form = await request.form(max_files=8, max_fields=MAX_KEYS)
+                form = await request.form(max_files=max_files, max_fields=MAX_KEYS)
             except Exception as exc:  # noqa: BLE001 - the parser's errors vary by version
                 raise BadRequest(f"The form could not be read: {exc}") from None
             for key, value in form.multi_items():

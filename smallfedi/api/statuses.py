@@ -87,16 +87,11 @@ def _media_ids(params: Params) -> tuple[int, ...] | None:
 
 
 def _media_attributes(params: Params) -> list[dict]:
-    """`media_attributes[][id|description|focus]` as one dict per attachment. A form's brackets
-    arrive as one dict per key; as in Rails, a key seen again starts the next attachment."""
-    grouped: list[dict] = []
-    for item in params.list("media_attributes"):
-        if not isinstance(item, dict):
-            raise Invalid("media_attributes must be a list of {id, description, focus}")
-        if not grouped or set(item) & set(grouped[-1]):
-            grouped.append({})
-        grouped[-1].update(item)
-    return grouped
+    """`media_attributes[][id|description|focus]`: one dict per attachment."""
+    items = params.list("media_attributes")
+    if not all(isinstance(item, dict) for item in items):
+        raise Invalid("media_attributes must be a list of {id, description, focus}")
+    return items
 
 
 async def _describe_media(inst, params: Params) -> None:
