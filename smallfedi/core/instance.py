@@ -6,7 +6,9 @@ instances can live in one process (the federation tests run several side by side
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
 
 from smallfedi.config import Config
 from smallfedi.core.errors import DomainError
@@ -38,6 +40,11 @@ class Instance:
         # The Web Push (VAPID) public key, base64url: apps' `server_key` and `vapid_key`.
         self.vapid_public_key = ""
         self.events = EventBus()
+        # Media: one upload decoded at a time (a photo is the most memory the server ever holds);
+        # the remote image cache fetches a few at once, each image once however many ask.
+        self.media_processing = asyncio.Semaphore(1)
+        self.cache_fetches = asyncio.Semaphore(4)
+        self.cache_fetch_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         # The federation face's implementation of core.ports.Federation, set by the app.
         self.federation: Federation = None  # type: ignore[assignment]
 

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import BinaryIO, Sequence
 
-from smallfedi.core import images
+from smallfedi.core import images, media_cache
 from smallfedi.core.errors import DomainError, Invalid, NotFound
 from smallfedi.core.instance import Instance
 from smallfedi.core.models import AttachmentInfo, MediaAttachment
@@ -47,13 +47,6 @@ class Upload:
     file: BinaryIO
     description: str = ""
     focus: str | None = None  # "x,y", each -1.0 .. 1.0
-
-
-def _lock(inst: Instance) -> asyncio.Semaphore:
-    lock = getattr(inst, "_media_lock", None)
-    if lock is None:
-        lock = inst._media_lock = asyncio.Semaphore(1)
-    return lock
 
 
 def _size_of(fp: BinaryIO) -> int:
@@ -160,7 +153,7 @@ async def upload(inst: Instance, up: Upload) -> MediaAttachment:
     kind = _identify(inst, up.file)
     folder = inst.config.media_dir
     values: dict = {"type": kind.type, "mime": kind.mime}
-    async with _lock(inst):
+    async with inst.media_processing:
         if kind.type == "image":
             try:
                 done = await asyncio.to_thread(images.process, up.file, max_side=inst.config.media.max_image_side)
@@ -191,7 +184,7 @@ async def profile_image(inst: Instance, fp: BinaryIO, purpose: str) -> str:
     kind = _identify(inst, fp)
     if kind.type != "image":
         raise Invalid(f"The {purpose} must be an image.")
-    async with _lock(inst):
+    async with inst.media_processing:
         try:
             done = await asyncio.to_thread(images.process, fp, max_side=inst.config.media.max_image_side,
                                            purpose=purpose)
@@ -285,8 +278,6 @@ def url(inst: Instance, m: MediaAttachment) -> str:
 
 def preview_url(inst: Instance, m: MediaAttachment) -> str | None:
     """A small image to show in a timeline: ours, or the remote one through the cache."""
-    from smallfedi.core import media_cache
-
     if m.file:
         if m.preview_file:
             return file_url(inst, m.preview_file)

@@ -31,7 +31,6 @@ log = logging.getLogger("smallfedi.media_cache")
 MAX_BYTES = 8 * 1024 * 1024  # one cached image
 TOUCH_EVERY = timedelta(hours=1)  # how stale "last served" may get before it is written again
 SERVED_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp", "image/avif"}
-FETCHES_AT_ONCE = 4
 
 
 def _key(inst: Instance, url: str) -> str:
@@ -56,33 +55,24 @@ def _decode(inst: Instance, key: str, encoded: str) -> str:
     return url
 
 
-def _state(inst: Instance) -> tuple[dict[str, asyncio.Lock], asyncio.Semaphore]:
-    state = getattr(inst, "_media_cache_state", None)
-    if state is None:
-        state = inst._media_cache_state = ({}, asyncio.Semaphore(FETCHES_AT_ONCE))
-    return state
-
-
 async def open_cached(inst: Instance, key: str, encoded: str) -> tuple[Path, str]:
     """(file, content type) of a cached remote image, fetching it on first use."""
     if inst.config.storage.cache_mb == 0:
         raise NotFound("The media cache is turned off.")
     url = _decode(inst, key, encoded)
-    locks, fetching = _state(inst)
-    lock = locks.setdefault(key, asyncio.Lock())
-    try:
-        async with lock:  # one fetch per image, however many ask at once
-            row = await media_store.cache_get(inst.db, key)
-            if row is not None and row["file"]:
-                path = inst.config.cache_dir / row["file"]
-                if path.exists():
-                    await _touch(inst, key, row["used_at"])
-                    return path, row["mime"]
-            async with fetching:
-                return await _fetch(inst, key, url)
-    finally:
-        if not lock.locked() and not getattr(lock, "_waiters", None):
-            locks.pop(key, None)
+    # One fetch per image, however many ask at once; the lock lives while someone holds it.
+    lock = inst.cache_fetch_locks.get(key)
+    if lock is None:
+        lock = inst.cache_fetch_locks[key] = asyncio.Lock()
+    async with lock:
+        row = await media_store.cache_get(inst.db, key)
+        if row is not None and row["file"]:
+            path = inst.config.cache_dir / row["file"]
+            if path.exists():
+                await _touch(inst, key, row["used_at"])
+                return path, row["mime"]
+        async with inst.cache_fetches:
+            return await _fetch(inst, key, url)
 
 
 async def _touch(inst: Instance, key: str, used_at: str | None) -> None:
