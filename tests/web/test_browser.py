@@ -9,21 +9,14 @@ On failure the profile and the compose (home) pages are screenshotted into the t
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import USERNAME, need
+from tests.conftest import USERNAME
+from tests.web.browser import chromium_page
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-]
-TIMEOUT_MS = 10_000
 
 CW = "Spoilers for the finale"
 TEXT = "The **butler** did it. #Mystery — see [the notes](https://example.com/notes)"
@@ -45,34 +38,16 @@ def _screenshots(page, server, tmp_path: Path) -> list[Path]:
 
 
 def test_owner_posts_edits_and_deletes_in_a_real_browser(server, tmp_path):
-    try:
-        from playwright.sync_api import expect, sync_playwright
-    except ImportError:
-        need(False, "the playwright package (PyPI) is not installed")
-    need(Path(CHROMIUM).exists(), f"Chromium not found (looked for {CHROMIUM})")
-
     base = server.url
     profile_url = f"{base}/@{USERNAME}"
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(java_script_enabled=False)
-            context.set_default_timeout(TIMEOUT_MS)
-            context.set_default_navigation_timeout(TIMEOUT_MS)
-            expect.set_options(timeout=TIMEOUT_MS)
-            page = context.new_page()
-            try:
-                _flow(page, expect, base, profile_url, server.password)
-            except BaseException:
-                for path in _screenshots(page, server, tmp_path):
-                    print(f"screenshot: {path}")
-                print(f"server log: {server.folder / 'serve.log'}")
-                raise
-            finally:
-                context.close()
-        finally:
-            browser.close()
+    def report(page) -> None:
+        for path in _screenshots(page, server, tmp_path):
+            print(f"screenshot: {path}")
+        print(f"server log: {server.folder / 'serve.log'}")
+
+    with chromium_page(report) as (page, expect):
+        _flow(page, expect, base, profile_url, server.password)
 
 
 def _flow(page, expect, base: str, profile_url: str, password: str) -> None:

@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from tests import media_samples as samples
-from tests.conftest import USERNAME, need
-from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
+from tests.conftest import USERNAME
+from tests.web.browser import chromium_page
 
 pytestmark = pytest.mark.browser
 
@@ -27,40 +27,22 @@ SENSITIVE_ALT = "Something startling"
 
 
 def test_owner_posts_pictures_in_a_real_browser(server, tmp_path):
-    try:
-        from playwright.sync_api import expect, sync_playwright
-    except ImportError:
-        need(False, "the playwright package (PyPI) is not installed")
-    need(Path(CHROMIUM).exists(), f"Chromium not found (looked for {CHROMIUM})")
-
     photo = tmp_path / "IMG_0001.jpg"
     photo.write_bytes(samples.jpeg(1600, 1200, gps=True))
     other = tmp_path / "IMG_0002.jpg"
     other.write_bytes(samples.jpeg(800, 600, color=(30, 160, 60)))
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    def report(page) -> None:
+        shot = tmp_path / "failure.png"
         try:
-            context = browser.new_context(java_script_enabled=False)
-            context.set_default_timeout(TIMEOUT_MS)
-            context.set_default_navigation_timeout(TIMEOUT_MS)
-            expect.set_options(timeout=TIMEOUT_MS)
-            page = context.new_page()
-            try:
-                _flow(page, expect, server, photo, other)
-            except BaseException:
-                shot = tmp_path / "failure.png"
-                try:
-                    page.screenshot(path=str(shot), full_page=True)
-                    print(f"screenshot: {shot}")
-                except Exception as exc:  # the browser itself may be what broke
-                    print(f"could not screenshot: {exc!r}")
-                print(f"server log: {server.folder / 'serve.log'}")
-                raise
-            finally:
-                context.close()
-        finally:
-            browser.close()
+            page.screenshot(path=str(shot), full_page=True)
+            print(f"screenshot: {shot}")
+        except Exception as exc:  # the browser itself may be what broke
+            print(f"could not screenshot: {exc!r}")
+        print(f"server log: {server.folder / 'serve.log'}")
+
+    with chromium_page(report) as (page, expect):
+        _flow(page, expect, server, photo, other)
 
 
 def _flow(page, expect, server, photo: Path, other: Path) -> None:
