@@ -16,7 +16,6 @@ from smallfedi.core import interactions, marks, media, polls, posting, reading, 
 from smallfedi.core.errors import Gone, Invalid, NotFound
 from smallfedi.core.models import Page
 from smallfedi.store import marks as marks_store
-from smallfedi.store.db import utcnow
 
 IDEMPOTENCY_SECONDS = 3600
 MAX_IDEMPOTENCY_KEY = 200

@@ -113,7 +113,6 @@ async def block(inst: Instance, account_id: int) -> None:
     block_uri = f"{inst.actor_uri()}#blocks/{account.id}"
     async with inst.db.transaction() as tx:
         await accounts_store.set_blocked(tx, account.id, True)
-        theirs = await follows_store.get_in(tx, account.id, inst.owner.id)
         mine = await follows_store.get_in(tx, inst.owner.id, account.id)
         await follows_store.delete(tx, account.id, inst.owner.id)
         await follows_store.delete(tx, inst.owner.id, account.id)

@@ -17,7 +17,7 @@ from smallfedi.core.errors import DomainError, Unauthorized
 from smallfedi.web.auth import (
     SESSION_COOKIE, check_csrf, clear_session_cookie, load_viewer, owner_only, set_session_cookie,
 )
-from smallfedi.web.public import check_username, id_param, status_id_param, with_views
+from smallfedi.web.public import check_username, id_param, status_id_param
 from smallfedi.web.render import render
 
 MAX_FIELDS = 60  # form fields per request; our largest form has about fifteen

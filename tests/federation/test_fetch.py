@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from smallfedi.federation import signatures
-from smallfedi.federation.fetch import (AP_ACCEPT, BlockedAddress, FetchError, Gone, GuardedTransport,
+from smallfedi.federation.fetch import (AP_ACCEPT, BlockedAddress, FetchError, Gone,
                                         check_origin, fetch_json, fetch_object, is_public_address,
                                         make_client, resolve_host)
 

@@ -6,7 +6,6 @@ import pytest
 
 from smallfedi.core import following, interactions, posting, profile, timelines
 from smallfedi.core.posting import Draft
-from smallfedi.store import follows as follows_store
 from tests.conftest import Network
 
 pytestmark = pytest.mark.anyio
