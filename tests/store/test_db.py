@@ -85,3 +85,52 @@ async def test_a_write_is_visible_to_the_next_read_under_concurrent_reads(tmp_pa
         await asyncio.gather(*(busy_reader() for _ in range(4)), *(write_then_read(n) for n in range(300)))
     finally:
         await db.close()
+
+
+async def _insert(db, uri: str, fail: bool = False, public: bool = True) -> str:
+    async with db.transaction(public=public) as tx:
+        await tx.execute("INSERT INTO tombstones (uri, deleted_at) VALUES (?, 'now')", (uri,))
+        if fail:
+            raise RuntimeError("boom")
+    # Back from the block means committed: another connection sees the row at once.
+    other = sqlite3.connect(db.path)
+    try:
+        assert other.execute("SELECT count(*) FROM tombstones WHERE uri = ?", (uri,)).fetchone()[0] == 1
+    finally:
+        other.close()
+    return uri
+
+
+async def test_concurrent_transactions_share_commits_and_fail_alone(tmp_path):
+    import asyncio
+
+    db = Database(tmp_path / "x.db")
+    await db.open()
+    try:
+        before = db.commits
+        results = await asyncio.gather(*(_insert(db, f"u{n}", fail=(n % 7 == 3)) for n in range(50)),
+                                       return_exceptions=True)
+        failed = [r for r in results if isinstance(r, Exception)]
+        assert len(failed) == 7 and all(isinstance(r, RuntimeError) for r in failed)
+        stored = {r[0] for r in await db.fetchall("SELECT uri FROM tombstones")}
+        assert stored == {f"u{n}" for n in range(50) if n % 7 != 3}
+        # Queued writes joined one transaction: far fewer commits (and syncs) than writes.
+        assert db.commits - before < 10
+    finally:
+        await db.close()
+
+
+async def test_public_generation_moves_only_for_public_writes(tmp_path):
+    db = Database(tmp_path / "x.db")
+    await db.open()
+    try:
+        generation = db.public_generation
+        await _insert(db, "private", public=False)
+        assert db.public_generation == generation
+        await _insert(db, "public")
+        assert db.public_generation == generation + 1
+        with pytest.raises(RuntimeError):
+            await _insert(db, "failed", fail=True)
+        assert db.public_generation == generation + 1
+    finally:
+        await db.close()
