@@ -152,10 +152,13 @@ async def receive_note(inst: Instance, note: NoteInfo, author: Account) -> Statu
     parent = await statuses_store.get_by_uri(inst.db, note.in_reply_to_uri) if note.in_reply_to_uri else None
     mentions_owner = inst.owner.uri in note.mentions
     mentioned = await _known_mentions(inst, note.mentions)
+    # A new post that replies to nothing we hold shows on none of the public pages (those show
+    # the owner's posts, boosts and threads), so it leaves their cache alone.
+    public = parent is not None
     for attempt in range(5):
         status_id = _status_id_for(note.published)
         try:
-            async with inst.db.transaction() as tx:
+            async with inst.db.transaction(public=public) as tx:
                 await statuses_store.insert(tx, {
                     "id": status_id, "uri": note.uri, "url": note.url or note.uri, "account_id": author.id,
                     "local": 0, "in_reply_to_id": parent["id"] if parent else None,

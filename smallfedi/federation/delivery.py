@@ -72,7 +72,7 @@ class DeliveryWorker(QueueWorker):
             return
         status = response.status_code
         if 200 <= status < 300:
-            async with self.inst.db.transaction() as tx:
+            async with self.inst.db.transaction(public=False) as tx:
                 await queue_store.done(tx, row["id"])
                 await queue_store.host_ok(tx, row["host"])
             self.sent += 1
@@ -87,7 +87,7 @@ class DeliveryWorker(QueueWorker):
         if 400 <= status < 500 and status not in (401, 408, 425, 429):
             # A permanent refusal: trying again would get the same answer.
             # (401 is retried: the receiver may not have fetched our key yet.)
-            async with self.inst.db.transaction() as tx:
+            async with self.inst.db.transaction(public=False) as tx:
                 await queue_store.done(tx, row["id"])
             log.warning("%s refused delivery %s with %d; giving up", row["inbox_url"], row["id"], status)
             return
@@ -97,7 +97,7 @@ class DeliveryWorker(QueueWorker):
         created = datetime.fromisoformat(row["created_at"].replace("Z", "+00:00"))
         age = (datetime.now(timezone.utc) - created).total_seconds()
         now = time.time()
-        async with self.inst.db.transaction() as tx:
+        async with self.inst.db.transaction(public=False) as tx:
             await queue_store.host_failed(tx, row["host"], PAUSE_AFTER_FAILURES, now + PAUSE_SECONDS)
             if age > GIVE_UP_AFTER:
                 await queue_store.done(tx, row["id"])

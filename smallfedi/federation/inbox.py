@@ -87,7 +87,7 @@ async def inbox(request: Request) -> Response:
         if signer.blocked:
             return _answer(202)  # accepted and dropped, so a blocked server does not retry
         await dispatch(inst, service, signer, activity)
-        async with inst.db.transaction() as tx:
+        async with inst.db.transaction(public=False) as tx:
             await queue_store.mark_seen(tx, activity_id, utcnow())
         return _answer(202)
     except Rejected as exc:
