@@ -216,5 +216,10 @@ def create_app(config: Config, transport=None, deliver: bool = True) -> Starlett
     from smallfedi.api.routes import ApiEdge
 
     app.add_middleware(ApiEdge)
+    from smallfedi.public_cache import DocumentCache, PublicCache
+
+    # Inside LimitsAndHeaders, so answers from the cache get the security headers too.
+    app.state.public_cache = DocumentCache(instance)
+    app.add_middleware(PublicCache, cache=app.state.public_cache)
     app.add_middleware(LimitsAndHeaders, max_body=config.limits.max_body_bytes, max_upload=config.max_upload_bytes)
     return app

@@ -82,6 +82,26 @@ def environment() -> jinja2.Environment:
     return env
 
 
+class _LazyToken:
+    """The CSRF token, made only when a page prints it: a page without a form then sets no
+    cookie, and so stays the same for every visitor (the public pages' cache keeps it)."""
+
+    __slots__ = ("request", "value")
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self.value: str | None = None
+
+    def __str__(self) -> str:
+        if self.value is None:
+            from smallfedi.web import auth
+
+            self.value = auth.csrf_token(self.request)
+        return self.value
+
+    __html__ = __str__  # already URL-safe: nothing to escape
+
+
 def render(request: Request, name: str, context: dict | None = None, status_code: int = 200,
            headers: dict | None = None) -> HTMLResponse:
     """Render a page with what every page needs: the instance, the viewer, the CSRF token."""
@@ -93,7 +113,7 @@ def render(request: Request, name: str, context: dict | None = None, status_code
         "inst": inst,
         "owner": inst.owner,
         "is_owner": request.state.is_owner if hasattr(request.state, "is_owner") else False,
-        "csrf_token": auth.csrf_token(request),
+        "csrf_token": _LazyToken(request),
         "max_chars": inst.config.limits.max_post_chars,
     }
     ctx.update(context or {})
