@@ -14,8 +14,6 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-import aiosqlite
-
 from smallfedi.core.errors import Invalid, NotFound
 from smallfedi.core.events import emit
 from smallfedi.core.instance import Instance
@@ -24,7 +22,7 @@ from smallfedi.core.reading import load_status
 from smallfedi.store import accounts as accounts_store
 from smallfedi.store import polls as polls_store
 from smallfedi.store import statuses as statuses_store
-from smallfedi.store.db import format_time, utcnow
+from smallfedi.store.db import Transaction, format_time, utcnow
 
 log = logging.getLogger("smallfedi.polls")
 
@@ -88,7 +86,7 @@ async def get(inst: Instance, status_id: int) -> Poll | None:
     return _from_row(row) if row else None
 
 
-async def get_in(tx: aiosqlite.Connection, inst: Instance, status_id: int) -> Poll | None:
+async def get_in(tx: Transaction, inst: Instance, status_id: int) -> Poll | None:
     """Inside a write transaction: the poll as it is about to be committed (for the activity)."""
     row = await polls_store.get_in(tx, status_id, inst.owner.id)
     return _from_row(row) if row else None
@@ -101,7 +99,7 @@ async def for_statuses(inst: Instance, status_ids: list[int]) -> dict[int, Poll]
 
 # The owner's polls
 
-async def create_in(tx: aiosqlite.Connection, status_id: int, draft: PollDraft) -> None:
+async def create_in(tx: Transaction, status_id: int, draft: PollDraft) -> None:
     """Store a validated poll with its new post, in the post's transaction."""
     expires_at = format_time(datetime.now(timezone.utc) + timedelta(seconds=draft.expires_in or MIN_EXPIRATION))
     await polls_store.insert(tx, status_id, options_json=_options_json(PollOption(t) for t in draft.options),
@@ -144,7 +142,7 @@ async def receive_vote(inst: Instance, voter: Account, poll_uri: str, choice_nam
     return True
 
 
-async def _recount(tx: aiosqlite.Connection, poll: Poll) -> None:
+async def _recount(tx: Transaction, poll: Poll) -> None:
     counts, voters = await polls_store.tally(tx, poll.status_id)
     options = [PollOption(o.title, counts.get(i, 0)) for i, o in enumerate(poll.options)]
     await polls_store.set_counts(tx, poll.status_id, _options_json(options), voters, utcnow())
@@ -196,7 +194,7 @@ async def vote(inst: Instance, status_id: int, choices: list[int]) -> Poll:
 
 # Remote polls
 
-async def store_remote_in(tx: aiosqlite.Connection, status_id: int, info: PollInfo) -> None:
+async def store_remote_in(tx: Transaction, status_id: int, info: PollInfo) -> None:
     """A remote Question's poll, on arrival or when an Update brings new figures. Changed options
     make the owner's earlier choices meaningless, so they go."""
     before = await polls_store.get_in(tx, status_id, 0)

@@ -11,7 +11,6 @@ import time
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote, urlsplit
 
-import aiosqlite
 import httpx
 
 from smallfedi.core import domain_blocks, polls, remote
@@ -28,7 +27,7 @@ from smallfedi.store import media as media_store
 from smallfedi.store import polls as polls_store
 from smallfedi.store import queue as queue_store
 from smallfedi.store import statuses as statuses_store
-from smallfedi.store.db import utcnow
+from smallfedi.store.db import Transaction, utcnow
 
 log = logging.getLogger("smallfedi.federation")
 
@@ -180,7 +179,7 @@ class FederationService:
     def new_activity_uri(self) -> str:
         return f"{self.inst.base_url}/activities/{self.inst.ids.next()}"
 
-    async def _queue(self, tx: aiosqlite.Connection, doc: dict, inboxes) -> None:
+    async def _queue(self, tx: Transaction, doc: dict, inboxes) -> None:
         targets = []
         blocked = await domain_blocks_store.domains_in(tx)
         for inbox in dict.fromkeys(i for i in inboxes if i):

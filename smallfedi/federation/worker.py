@@ -89,8 +89,11 @@ class QueueWorker:
         else:
             next_at = await self._next_due_at()
             timeout = IDLE_POLL if next_at is None else max(0.05, min(IDLE_POLL, next_at - time.time()))
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that
+        # arrives as the wake does, and stop() would then wait for a worker that never ends.
         try:
-            await asyncio.wait_for(self._wake.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._wake.wait()
         except TimeoutError:
             pass
 

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 
-import aiosqlite
-
-from smallfedi.store.db import Database
+from smallfedi.store.db import Database, Transaction
 
 OWNER_SQL = "SELECT * FROM accounts WHERE local = 1"
 
 
-async def insert_owner(tx: aiosqlite.Connection, *, account_id: int, username: str, uri: str, url: str,
+async def insert_owner(tx: Transaction, *, account_id: int, username: str, uri: str, url: str,
                        inbox_url: str, shared_inbox_url: str, key_id: str, public_key_pem: str,
                        private_key_pem: str, password_hash: str, secret_key: str, now: str) -> None:
     await tx.execute(
@@ -27,7 +25,7 @@ async def insert_owner(tx: aiosqlite.Connection, *, account_id: int, username: s
     )
 
 
-async def set_collection_urls(tx: aiosqlite.Connection, actor: str) -> None:
+async def set_collection_urls(tx: Transaction, actor: str) -> None:
     await tx.execute(
         "UPDATE accounts SET outbox_url = ?, followers_url = ?, following_url = ?, featured_url = ? WHERE uri = ?",
         (f"{actor}/outbox", f"{actor}/followers", f"{actor}/following", f"{actor}/collections/featured", actor))
@@ -41,7 +39,7 @@ async def get_owner_account(db: Database) -> sqlite3.Row | None:
     return await db.fetchone(OWNER_SQL)
 
 
-async def get_owner_account_in(tx: aiosqlite.Connection) -> sqlite3.Row | None:
+async def get_owner_account_in(tx: Transaction) -> sqlite3.Row | None:
     async with tx.execute(OWNER_SQL) as cur:
         return await cur.fetchone()
 
@@ -50,12 +48,12 @@ async def get_owner_secrets(db: Database) -> sqlite3.Row | None:
     return await db.fetchone("SELECT * FROM owner WHERE id = 1")
 
 
-async def set_password_hash(tx: aiosqlite.Connection, password_hash: str, now: str) -> None:
+async def set_password_hash(tx: Transaction, password_hash: str, now: str) -> None:
     await tx.execute("UPDATE owner SET password_hash = ?, password_changed_at = ? WHERE id = 1",
                      (password_hash, now))
 
 
-async def update_profile(tx: aiosqlite.Connection, account_id: int, *, display_name: str, note: str,
+async def update_profile(tx: Transaction, account_id: int, *, display_name: str, note: str,
                          note_source: str, fields_json: str, locked: bool, now: str) -> None:
     await tx.execute(
         "UPDATE accounts SET display_name = ?, note = ?, note_source = ?, fields_json = ?, locked = ?,"
@@ -74,7 +72,7 @@ REMOTE_COLUMNS = (
 )
 
 
-async def upsert_remote(tx: aiosqlite.Connection, new_id: int, values: dict, now: str) -> int:
+async def upsert_remote(tx: Transaction, new_id: int, values: dict, now: str) -> int:
     """Insert or refresh a remote actor by its uri; returns its id."""
     columns = [c for c in REMOTE_COLUMNS if c in values]
     assignments = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "created_at")
@@ -108,15 +106,15 @@ async def get_by_handle(db: Database, username: str, domain: str) -> sqlite3.Row
         (username, domain.lower()))
 
 
-async def set_blocked(tx: aiosqlite.Connection, account_id: int, blocked: bool) -> None:
+async def set_blocked(tx: Transaction, account_id: int, blocked: bool) -> None:
     await tx.execute("UPDATE accounts SET blocked = ? WHERE id = ? AND local = 0", (int(blocked), account_id))
 
 
-async def set_blocks_owner(tx: aiosqlite.Connection, account_id: int, blocks: bool) -> None:
+async def set_blocks_owner(tx: Transaction, account_id: int, blocks: bool) -> None:
     await tx.execute("UPDATE accounts SET blocks_owner = ? WHERE id = ?", (int(blocks), account_id))
 
 
-async def delete_remote(tx: aiosqlite.Connection, account_id: int) -> None:
+async def delete_remote(tx: Transaction, account_id: int) -> None:
     """Forget a remote actor and, by cascade, their posts, follows, likes and notifications."""
     await tx.execute("DELETE FROM accounts WHERE id = ? AND local = 0", (account_id,))
 
@@ -156,7 +154,7 @@ async def count_remote_domains(db: Database) -> int:
     return await db.fetchval("SELECT count(DISTINCT domain) FROM accounts WHERE local = 0") or 0
 
 
-async def update_images(tx: aiosqlite.Connection, account_id: int, *, avatar_url: str | None,
+async def update_images(tx: Transaction, account_id: int, *, avatar_url: str | None,
                         header_url: str | None, now: str) -> None:
     """The owner's avatar and header addresses (NULL: the default image)."""
     await tx.execute("UPDATE accounts SET avatar_url = ?, header_url = ?, updated_at = ? WHERE id = ?",

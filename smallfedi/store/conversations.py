@@ -6,9 +6,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Iterable
 
-import aiosqlite
-
-from smallfedi.store.db import Database
+from smallfedi.store.db import Database, Transaction
 
 
 async def by_participants(db: Database, keys: Iterable[str]) -> dict[str, sqlite3.Row]:
@@ -28,15 +26,15 @@ async def get(db: Database, conversation_id: int) -> sqlite3.Row | None:
     return await db.fetchone("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
 
 
-async def ensure(tx: aiosqlite.Connection, conversation_id: int, participants: str) -> None:
+async def ensure(tx: Transaction, conversation_id: int, participants: str) -> None:
     await tx.execute("INSERT OR IGNORE INTO conversations (id, participants) VALUES (?, ?)",
                      (conversation_id, participants))
 
 
-async def mark_read(tx: aiosqlite.Connection, conversation_id: int, up_to: int) -> None:
+async def mark_read(tx: Transaction, conversation_id: int, up_to: int) -> None:
     await tx.execute("UPDATE conversations SET read_up_to = max(read_up_to, ?) WHERE id = ?", (up_to, conversation_id))
 
 
-async def remove(tx: aiosqlite.Connection, conversation_id: int, up_to: int) -> None:
+async def remove(tx: Transaction, conversation_id: int, up_to: int) -> None:
     await tx.execute("UPDATE conversations SET removed_up_to = max(removed_up_to, ?),"
                      " read_up_to = max(read_up_to, ?) WHERE id = ?", (up_to, up_to, conversation_id))

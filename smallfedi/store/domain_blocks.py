@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 
-import aiosqlite
-
-from smallfedi.store.db import Database, newest_first, page_bounds
+from smallfedi.store.db import Database, Transaction, newest_first, page_bounds
 
 
 def _covers(host: str, domain: str) -> str:
@@ -35,7 +33,7 @@ async def domains(db: Database) -> list[str]:
     return [r[0] for r in await db.fetchall("SELECT domain FROM domain_blocks ORDER BY id")]
 
 
-async def domains_in(tx: aiosqlite.Connection) -> list[str]:
+async def domains_in(tx: Transaction) -> list[str]:
     """Inside a write transaction (the delivery queue checks its targets against them)."""
     async with tx.execute("SELECT domain FROM domain_blocks ORDER BY id") as cur:
         return [r[0] for r in await cur.fetchall()]
@@ -51,12 +49,12 @@ async def page(db: Database, *, max_id: int | None, since_id: int | None, min_id
     return newest_first(rows, order)
 
 
-async def add(tx: aiosqlite.Connection, block_id: int, domain: str, now: str) -> None:
+async def add(tx: Transaction, block_id: int, domain: str, now: str) -> None:
     await tx.execute("INSERT OR IGNORE INTO domain_blocks (id, domain, created_at) VALUES (?, ?, ?)",
                      (block_id, domain, now))
 
 
-async def remove(tx: aiosqlite.Connection, domain: str) -> bool:
+async def remove(tx: Transaction, domain: str) -> bool:
     cur = await tx.execute("DELETE FROM domain_blocks WHERE domain = ?", (domain,))
     return cur.rowcount > 0
 
@@ -72,7 +70,7 @@ async def blocked_account_ids(db: Database, account_ids) -> set[int]:
     return {r[0] for r in rows}
 
 
-async def follows_on_domain(tx: aiosqlite.Connection, owner_id: int, domain: str) -> list[sqlite3.Row]:
+async def follows_on_domain(tx: Transaction, owner_id: int, domain: str) -> list[sqlite3.Row]:
     """The owner's follows both ways, pending ones too, with accounts `domain` covers: the
     follow's columns plus `other_id`, the account on that domain."""
     async with tx.execute(

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import sqlite3
 
-import aiosqlite
-
-from smallfedi.store.db import Database, newest_first, page_bounds
+from smallfedi.store.db import Database, Transaction, newest_first, page_bounds
 
 
 async def is_followed(db: Database, name: str) -> bool:
     return await db.fetchone("SELECT 1 FROM followed_tags WHERE name = ?", (name,)) is not None
 
 
-async def follow(tx: aiosqlite.Connection, row_id: int, name: str, now: str) -> None:
+async def follow(tx: Transaction, row_id: int, name: str, now: str) -> None:
     await tx.execute("INSERT OR IGNORE INTO followed_tags (id, name, created_at) VALUES (?, ?, ?)",
                      (row_id, name, now))
 
 
-async def unfollow(tx: aiosqlite.Connection, name: str) -> None:
+async def unfollow(tx: Transaction, name: str) -> None:
     await tx.execute("DELETE FROM followed_tags WHERE name = ?", (name,))
 
 

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 
-import aiosqlite
-
-from smallfedi.store.db import Database
+from smallfedi.store.db import Database, Transaction
 
 
-async def upsert(tx: aiosqlite.Connection, follow_id: int, follower_id: int, target_id: int, uri: str,
+async def upsert(tx: Transaction, follow_id: int, follower_id: int, target_id: int, uri: str,
                  accepted: bool, now: str) -> None:
     await tx.execute(
         "INSERT INTO follows (id, follower_id, target_id, uri, accepted, created_at) VALUES (?, ?, ?, ?, ?, ?)"
@@ -24,7 +22,7 @@ async def get(db: Database, follower_id: int, target_id: int) -> sqlite3.Row | N
                              (follower_id, target_id))
 
 
-async def get_in(tx: aiosqlite.Connection, follower_id: int, target_id: int) -> sqlite3.Row | None:
+async def get_in(tx: Transaction, follower_id: int, target_id: int) -> sqlite3.Row | None:
     async with tx.execute("SELECT * FROM follows WHERE follower_id = ? AND target_id = ?",
                           (follower_id, target_id)) as cur:
         return await cur.fetchone()
@@ -34,13 +32,13 @@ async def get_by_uri(db: Database, uri: str) -> sqlite3.Row | None:
     return await db.fetchone("SELECT * FROM follows WHERE uri = ?", (uri,))
 
 
-async def accept(tx: aiosqlite.Connection, follower_id: int, target_id: int) -> bool:
+async def accept(tx: Transaction, follower_id: int, target_id: int) -> bool:
     cur = await tx.execute("UPDATE follows SET accepted = 1 WHERE follower_id = ? AND target_id = ? AND accepted = 0",
                            (follower_id, target_id))
     return cur.rowcount > 0
 
 
-async def delete(tx: aiosqlite.Connection, follower_id: int, target_id: int) -> bool:
+async def delete(tx: Transaction, follower_id: int, target_id: int) -> bool:
     cur = await tx.execute("DELETE FROM follows WHERE follower_id = ? AND target_id = ?", (follower_id, target_id))
     return cur.rowcount > 0
 
@@ -71,7 +69,7 @@ async def count(db: Database, *, follower_id: int | None = None, target_id: int 
     return await db.fetchval("SELECT count(*) FROM follows WHERE target_id = ? AND accepted = 1", (target_id,))
 
 
-async def follower_inboxes_in(tx: aiosqlite.Connection, owner_id: int) -> list[str]:
+async def follower_inboxes_in(tx: Transaction, owner_id: int) -> list[str]:
     """Where a post to followers goes: each follower's shared inbox if it has one, deduplicated."""
     async with tx.execute(
         "SELECT DISTINCT coalesce(a.shared_inbox_url, a.inbox_url) FROM follows f"
@@ -82,7 +80,7 @@ async def follower_inboxes_in(tx: aiosqlite.Connection, owner_id: int) -> list[s
         return [r[0] for r in await cur.fetchall()]
 
 
-async def delete_by_inbox(tx: aiosqlite.Connection, owner_id: int, inbox_url: str) -> int:
+async def delete_by_inbox(tx: Transaction, owner_id: int, inbox_url: str) -> int:
     """Drop followers whose personal inbox is gone (410)."""
     cur = await tx.execute(
         "DELETE FROM follows WHERE target_id = ? AND follower_id IN"

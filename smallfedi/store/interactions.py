@@ -5,13 +5,11 @@ from __future__ import annotations
 import sqlite3
 from typing import Sequence
 
-import aiosqlite
-
 from smallfedi.store import domain_blocks
-from smallfedi.store.db import Database, page_bounds
+from smallfedi.store.db import Database, Transaction, page_bounds
 
 
-async def add_favourite(tx: aiosqlite.Connection, fav_id: int, account_id: int, status_id: int, uri: str | None,
+async def add_favourite(tx: Transaction, fav_id: int, account_id: int, status_id: int, uri: str | None,
                         now: str) -> bool:
     cur = await tx.execute(
         "INSERT OR IGNORE INTO favourites (id, account_id, status_id, uri, created_at) VALUES (?, ?, ?, ?, ?)",
@@ -19,7 +17,7 @@ async def add_favourite(tx: aiosqlite.Connection, fav_id: int, account_id: int, 
     return cur.rowcount > 0
 
 
-async def remove_favourite(tx: aiosqlite.Connection, account_id: int, status_id: int) -> sqlite3.Row | None:
+async def remove_favourite(tx: Transaction, account_id: int, status_id: int) -> sqlite3.Row | None:
     async with tx.execute("DELETE FROM favourites WHERE account_id = ? AND status_id = ? RETURNING *",
                           (account_id, status_id)) as cur:
         return await cur.fetchone()
@@ -68,14 +66,14 @@ async def find_reblog(db: Database, account_id: int, status_id: int) -> sqlite3.
                              (account_id, status_id))
 
 
-async def add_notification(tx: aiosqlite.Connection, notification_id: int, type_: str, account_id: int,
+async def add_notification(tx: Transaction, notification_id: int, type_: str, account_id: int,
                            status_id: int | None, now: str, emoji: str | None = None) -> None:
     await tx.execute(
         "INSERT INTO notifications (id, type, account_id, status_id, emoji, created_at) VALUES (?, ?, ?, ?, ?, ?)",
         (notification_id, type_, account_id, status_id, emoji, now))
 
 
-async def remove_notifications(tx: aiosqlite.Connection, type_: str, account_id: int,
+async def remove_notifications(tx: Transaction, type_: str, account_id: int,
                                status_id: int | None = None) -> None:
     await tx.execute(
         "DELETE FROM notifications WHERE type = ? AND account_id = ? AND status_id IS ?",
@@ -120,11 +118,11 @@ async def get_notification(db: Database, notification_id: int) -> sqlite3.Row | 
     return await db.fetchone("SELECT * FROM notifications WHERE id = ?", (notification_id,))
 
 
-async def delete_notification(tx: aiosqlite.Connection, notification_id: int) -> None:
+async def delete_notification(tx: Transaction, notification_id: int) -> None:
     await tx.execute("DELETE FROM notifications WHERE id = ?", (notification_id,))
 
 
-async def delete_all_notifications(tx: aiosqlite.Connection) -> None:
+async def delete_all_notifications(tx: Transaction) -> None:
     await tx.execute("DELETE FROM notifications")
 
 

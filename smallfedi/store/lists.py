@@ -5,9 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Sequence
 
-import aiosqlite
-
-from smallfedi.store.db import Database, page_bounds
+from smallfedi.store.db import Database, Transaction, page_bounds
 
 
 async def all_lists(db: Database) -> list[sqlite3.Row]:
@@ -22,18 +20,18 @@ async def get(db: Database, list_id: int) -> sqlite3.Row | None:
     return await db.fetchone("SELECT * FROM lists WHERE id = ?", (list_id,))
 
 
-async def insert(tx: aiosqlite.Connection, list_id: int, title: str, replies_policy: str, exclusive: bool,
+async def insert(tx: Transaction, list_id: int, title: str, replies_policy: str, exclusive: bool,
                  now: str) -> None:
     await tx.execute("INSERT INTO lists (id, title, replies_policy, exclusive, created_at) VALUES (?, ?, ?, ?, ?)",
                      (list_id, title, replies_policy, int(exclusive), now))
 
 
-async def update(tx: aiosqlite.Connection, list_id: int, title: str, replies_policy: str, exclusive: bool) -> None:
+async def update(tx: Transaction, list_id: int, title: str, replies_policy: str, exclusive: bool) -> None:
     await tx.execute("UPDATE lists SET title = ?, replies_policy = ?, exclusive = ? WHERE id = ?",
                      (title, replies_policy, int(exclusive), list_id))
 
 
-async def delete(tx: aiosqlite.Connection, list_id: int) -> None:
+async def delete(tx: Transaction, list_id: int) -> None:
     await tx.execute("DELETE FROM lists WHERE id = ?", (list_id,))
 
 
@@ -66,12 +64,12 @@ async def member_ids(db: Database, list_id: int, account_ids: Sequence[int]) -> 
     return {r[0] for r in rows}
 
 
-async def add_member(tx: aiosqlite.Connection, member_id: int, list_id: int, account_id: int, follow_id: int) -> None:
+async def add_member(tx: Transaction, member_id: int, list_id: int, account_id: int, follow_id: int) -> None:
     await tx.execute("INSERT INTO list_accounts (id, list_id, account_id, follow_id) VALUES (?, ?, ?, ?)",
                      (member_id, list_id, account_id, follow_id))
 
 
-async def remove_members(tx: aiosqlite.Connection, list_id: int, account_ids: Sequence[int]) -> None:
+async def remove_members(tx: Transaction, list_id: int, account_ids: Sequence[int]) -> None:
     if not account_ids:
         return
     marks = ", ".join("?" for _ in account_ids)

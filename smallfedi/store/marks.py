@@ -6,9 +6,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Sequence
 
-import aiosqlite
-
-from smallfedi.store.db import Database
+from smallfedi.store.db import Database, Transaction
 
 _STATUS_MARKS = ("bookmarks", "pins")
 # Listed like bookmarks: the owner's likes (the favourites table holds remote likes too).
@@ -21,12 +19,12 @@ def _table(kind: str) -> str:
     return kind
 
 
-async def add(tx: aiosqlite.Connection, kind: str, mark_id: int, status_id: int, now: str) -> None:
+async def add(tx: Transaction, kind: str, mark_id: int, status_id: int, now: str) -> None:
     await tx.execute(f"INSERT OR IGNORE INTO {_table(kind)} (id, status_id, created_at) VALUES (?, ?, ?)",
                      (mark_id, status_id, now))
 
 
-async def remove(tx: aiosqlite.Connection, kind: str, status_id: int) -> None:
+async def remove(tx: Transaction, kind: str, status_id: int) -> None:
     await tx.execute(f"DELETE FROM {_table(kind)} WHERE status_id = ?", (status_id,))
 
 
@@ -56,7 +54,7 @@ async def page(db: Database, kind: str, *, max_id: int | None, min_id: int | Non
     return sorted(rows, key=lambda r: r["mark_id"], reverse=True)
 
 
-async def set_status_muted(tx: aiosqlite.Connection, status_id: int, muted: bool) -> None:
+async def set_status_muted(tx: Transaction, status_id: int, muted: bool) -> None:
     if muted:
         await tx.execute("INSERT OR IGNORE INTO status_mutes (status_id) VALUES (?)", (status_id,))
     else:
@@ -71,7 +69,7 @@ async def muted_statuses(db: Database, status_ids: Sequence[int]) -> set[int]:
     return {r[0] for r in rows}
 
 
-async def mute_account(tx: aiosqlite.Connection, mute_id: int, account_id: int, notifications: bool,
+async def mute_account(tx: Transaction, mute_id: int, account_id: int, notifications: bool,
                        now: str) -> None:
     await tx.execute(
         "INSERT INTO account_mutes (id, account_id, notifications, created_at) VALUES (?, ?, ?, ?)"
@@ -79,7 +77,7 @@ async def mute_account(tx: aiosqlite.Connection, mute_id: int, account_id: int, 
         (mute_id, account_id, int(notifications), now))
 
 
-async def unmute_account(tx: aiosqlite.Connection, account_id: int) -> None:
+async def unmute_account(tx: Transaction, account_id: int) -> None:
     await tx.execute("DELETE FROM account_mutes WHERE account_id = ?", (account_id,))
 
 
@@ -87,7 +85,7 @@ async def account_mute(db: Database, account_id: int) -> sqlite3.Row | None:
     return await db.fetchone("SELECT * FROM account_mutes WHERE account_id = ?", (account_id,))
 
 
-async def set_note(tx: aiosqlite.Connection, account_id: int, note: str) -> None:
+async def set_note(tx: Transaction, account_id: int, note: str) -> None:
     if note:
         await tx.execute("INSERT INTO account_notes (account_id, note) VALUES (?, ?)"
                          " ON CONFLICT (account_id) DO UPDATE SET note = excluded.note", (account_id, note))
@@ -103,7 +101,7 @@ async def markers(db: Database) -> list[sqlite3.Row]:
     return await db.fetchall("SELECT * FROM markers")
 
 
-async def set_marker(tx: aiosqlite.Connection, timeline: str, last_read_id: int, now: str) -> None:
+async def set_marker(tx: Transaction, timeline: str, last_read_id: int, now: str) -> None:
     await tx.execute(
         "INSERT INTO markers (timeline, last_read_id, version, updated_at) VALUES (?, ?, 1, ?)"
         " ON CONFLICT (timeline) DO UPDATE SET last_read_id = excluded.last_read_id,"
@@ -114,7 +112,7 @@ async def idempotent_status(db: Database, key: str, since: float) -> int | None:
     return await db.fetchval("SELECT status_id FROM idempotency_keys WHERE key = ? AND created_at > ?", (key, since))
 
 
-async def remember_idempotency(tx: aiosqlite.Connection, key: str, status_id: int, now: float,
+async def remember_idempotency(tx: Transaction, key: str, status_id: int, now: float,
                                forget_before: float) -> None:
     await tx.execute("DELETE FROM idempotency_keys WHERE created_at < ?", (forget_before,))
     await tx.execute("INSERT OR REPLACE INTO idempotency_keys (key, status_id, created_at) VALUES (?, ?, ?)",

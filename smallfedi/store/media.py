@@ -5,16 +5,14 @@ from __future__ import annotations
 import sqlite3
 from typing import Sequence
 
-import aiosqlite
-
-from smallfedi.store.db import Database
+from smallfedi.store.db import Database, Transaction
 
 MEDIA_COLUMNS = ("id", "account_id", "status_id", "position", "type", "mime", "file", "preview_file",
                  "remote_url", "preview_remote_url", "size", "width", "height", "preview_width",
                  "preview_height", "blurhash", "description", "focus_x", "focus_y", "created_at")
 
 
-async def insert(tx: aiosqlite.Connection, values: dict) -> None:
+async def insert(tx: Transaction, values: dict) -> None:
     columns = [c for c in MEDIA_COLUMNS if c in values]
     # Column names come from the fixed tuple above, never from input.
     await tx.execute(f"INSERT INTO media ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
@@ -25,7 +23,7 @@ async def get(db: Database, media_id: int) -> sqlite3.Row | None:
     return await db.fetchone("SELECT * FROM media WHERE id = ?", (media_id,))
 
 
-async def get_many_in(tx: aiosqlite.Connection, media_ids: Sequence[int]) -> list[sqlite3.Row]:
+async def get_many_in(tx: Transaction, media_ids: Sequence[int]) -> list[sqlite3.Row]:
     if not media_ids:
         return []
     marks = ", ".join("?" for _ in media_ids)
@@ -33,13 +31,13 @@ async def get_many_in(tx: aiosqlite.Connection, media_ids: Sequence[int]) -> lis
         return list(await cur.fetchall())
 
 
-async def update_description(tx: aiosqlite.Connection, media_id: int, description: str, focus_x: float,
+async def update_description(tx: Transaction, media_id: int, description: str, focus_x: float,
                              focus_y: float) -> None:
     await tx.execute("UPDATE media SET description = ?, focus_x = ?, focus_y = ? WHERE id = ?",
                      (description, focus_x, focus_y, media_id))
 
 
-async def attach(tx: aiosqlite.Connection, status_id: int, media_ids: Sequence[int]) -> None:
+async def attach(tx: Transaction, status_id: int, media_ids: Sequence[int]) -> None:
     """The post's attachments become exactly these, in this order; others it had are let go."""
     await tx.execute("UPDATE media SET status_id = NULL WHERE status_id = ?", (status_id,))
     for position, media_id in enumerate(media_ids):
@@ -47,7 +45,7 @@ async def attach(tx: aiosqlite.Connection, status_id: int, media_ids: Sequence[i
                          (status_id, position, media_id))
 
 
-async def delete_for_status(tx: aiosqlite.Connection, status_id: int) -> None:
+async def delete_for_status(tx: Transaction, status_id: int) -> None:
     await tx.execute("DELETE FROM media WHERE status_id = ?", (status_id,))
 
 
@@ -59,7 +57,7 @@ async def for_statuses(db: Database, status_ids: Sequence[int]) -> list[sqlite3.
         f"SELECT * FROM media WHERE status_id IN ({marks}) ORDER BY status_id, position", tuple(status_ids))
 
 
-async def delete_unattached(tx: aiosqlite.Connection, before: str) -> int:
+async def delete_unattached(tx: Transaction, before: str) -> int:
     """Uploads never posted (an app gave up on its draft), older than `before`."""
     cur = await tx.execute("DELETE FROM media WHERE status_id IS NULL AND file IS NOT NULL AND created_at < ?",
                            (before,))
@@ -80,7 +78,7 @@ async def local_totals(db: Database) -> tuple[int, int]:
 
 # ------------------------------------------------------------------------- the remote cache
 
-async def cache_register(tx: aiosqlite.Connection, key: str, url: str, now: str) -> None:
+async def cache_register(tx: Transaction, key: str, url: str, now: str) -> None:
     await tx.execute("INSERT OR IGNORE INTO media_cache (key, url, created_at) VALUES (?, ?, ?)", (key, url, now))
 
 
@@ -88,12 +86,12 @@ async def cache_get(db: Database, key: str) -> sqlite3.Row | None:
     return await db.fetchone("SELECT * FROM media_cache WHERE key = ?", (key,))
 
 
-async def cache_store(tx: aiosqlite.Connection, key: str, file: str, mime: str, size: int, now: str) -> None:
+async def cache_store(tx: Transaction, key: str, file: str, mime: str, size: int, now: str) -> None:
     await tx.execute("UPDATE media_cache SET file = ?, mime = ?, size = ?, used_at = ? WHERE key = ?",
                      (file, mime, size, now, key))
 
 
-async def cache_touch(tx: aiosqlite.Connection, key: str, now: str) -> None:
+async def cache_touch(tx: Transaction, key: str, now: str) -> None:
     await tx.execute("UPDATE media_cache SET used_at = ? WHERE key = ?", (now, key))
 
 
@@ -108,12 +106,12 @@ async def cache_oldest(db: Database, limit: int) -> list[sqlite3.Row]:
                              " ORDER BY used_at LIMIT ?", (limit,))
 
 
-async def cache_drop(tx: aiosqlite.Connection, key: str) -> None:
+async def cache_drop(tx: Transaction, key: str) -> None:
     await tx.execute("UPDATE media_cache SET file = NULL, mime = NULL, size = 0, used_at = NULL WHERE key = ?",
                      (key,))
 
 
-async def for_status_in(tx: aiosqlite.Connection, status_id: int) -> list[sqlite3.Row]:
+async def for_status_in(tx: Transaction, status_id: int) -> list[sqlite3.Row]:
     """A post's attachments read inside the transaction that attached them."""
     async with tx.execute("SELECT * FROM media WHERE status_id = ? ORDER BY position", (status_id,)) as cur:
         return list(await cur.fetchall())

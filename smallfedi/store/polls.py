@@ -11,9 +11,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Sequence
 
-import aiosqlite
-
-from smallfedi.store.db import Database
+from smallfedi.store.db import Database, Transaction
 
 _SELECT = (
     "SELECT p.*, s.account_id = ? AS mine,"
@@ -23,7 +21,7 @@ _SELECT = (
 )
 
 
-async def insert(tx: aiosqlite.Connection, status_id: int, *, options_json: str, multiple: bool,
+async def insert(tx: Transaction, status_id: int, *, options_json: str, multiple: bool,
                  hide_totals: bool, expires_at: str | None, voters_count: int | None, now: str) -> None:
     await tx.execute(
         "INSERT INTO polls (status_id, multiple, hide_totals, expires_at, options_json, voters_count, updated_at)"
@@ -31,7 +29,7 @@ async def insert(tx: aiosqlite.Connection, status_id: int, *, options_json: str,
         (status_id, int(multiple), int(hide_totals), expires_at, options_json, voters_count, now))
 
 
-async def upsert_remote(tx: aiosqlite.Connection, status_id: int, *, options_json: str, multiple: bool,
+async def upsert_remote(tx: Transaction, status_id: int, *, options_json: str, multiple: bool,
                         expires_at: str | None, closed_at: str | None, voters_count: int | None,
                         now: str) -> None:
     """A remote poll as its server describes it now (its Create, or an Update after votes)."""
@@ -48,7 +46,7 @@ async def get(db: Database, status_id: int, owner_id: int) -> sqlite3.Row | None
     return await db.fetchone(f"{_SELECT} WHERE p.status_id = ?", (owner_id, owner_id, status_id))
 
 
-async def get_in(tx: aiosqlite.Connection, status_id: int, owner_id: int) -> sqlite3.Row | None:
+async def get_in(tx: Transaction, status_id: int, owner_id: int) -> sqlite3.Row | None:
     """Read inside a write transaction (sees its own uncommitted changes)."""
     async with tx.execute(f"{_SELECT} WHERE p.status_id = ?", (owner_id, owner_id, status_id)) as cur:
         return await cur.fetchone()
@@ -61,13 +59,13 @@ async def for_statuses(db: Database, status_ids: Sequence[int], owner_id: int) -
     return await db.fetchall(f"{_SELECT} WHERE p.status_id IN ({marks})", (owner_id, owner_id, *status_ids))
 
 
-async def set_counts(tx: aiosqlite.Connection, status_id: int, options_json: str, voters_count: int | None,
+async def set_counts(tx: Transaction, status_id: int, options_json: str, voters_count: int | None,
                      now: str) -> None:
     await tx.execute("UPDATE polls SET options_json = ?, voters_count = ?, updated_at = ? WHERE status_id = ?",
                      (options_json, voters_count, now, status_id))
 
 
-async def add_vote(tx: aiosqlite.Connection, vote_id: int, status_id: int, account_id: int, choice: int,
+async def add_vote(tx: Transaction, vote_id: int, status_id: int, account_id: int, choice: int,
                    uri: str | None, now: str) -> bool:
     """False when this account already chose this option."""
     cur = await tx.execute(
@@ -76,13 +74,13 @@ async def add_vote(tx: aiosqlite.Connection, vote_id: int, status_id: int, accou
     return cur.rowcount > 0
 
 
-async def has_voted(tx: aiosqlite.Connection, status_id: int, account_id: int) -> bool:
+async def has_voted(tx: Transaction, status_id: int, account_id: int) -> bool:
     async with tx.execute("SELECT 1 FROM poll_votes WHERE status_id = ? AND account_id = ? LIMIT 1",
                           (status_id, account_id)) as cur:
         return await cur.fetchone() is not None
 
 
-async def tally(tx: aiosqlite.Connection, status_id: int) -> tuple[dict[int, int], int]:
+async def tally(tx: Transaction, status_id: int) -> tuple[dict[int, int], int]:
     """({choice: votes}, distinct voters) from the votes themselves."""
     async with tx.execute("SELECT choice, count(*) FROM poll_votes WHERE status_id = ? GROUP BY choice",
                           (status_id,)) as cur:
@@ -93,11 +91,11 @@ async def tally(tx: aiosqlite.Connection, status_id: int) -> tuple[dict[int, int
     return counts, voters
 
 
-async def clear_votes(tx: aiosqlite.Connection, status_id: int) -> None:
+async def clear_votes(tx: Transaction, status_id: int) -> None:
     await tx.execute("DELETE FROM poll_votes WHERE status_id = ?", (status_id,))
 
 
-async def voter_inboxes_in(tx: aiosqlite.Connection, status_id: int) -> list[str]:
+async def voter_inboxes_in(tx: Transaction, status_id: int) -> list[str]:
     """Where the remote voters on a poll are reached (their shared inbox when they have one)."""
     async with tx.execute(
         "SELECT DISTINCT coalesce(a.shared_inbox_url, a.inbox_url) FROM poll_votes v"

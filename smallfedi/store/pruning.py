@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import aiosqlite
-
-from smallfedi.store.db import Database
+from smallfedi.store.db import Database, Transaction
 
 # A remote post the owner never touched: not liked, boosted, bookmarked, pinned, replied to or
 # voted on by the owner, not mentioning the owner, not behind a notification, and not boosted
@@ -37,7 +35,7 @@ async def count_prunable(db: Database, owner_id: int, cutoff: str) -> int:
     return await db.fetchval(f"SELECT count(*) {_PRUNABLE}", (owner_id, cutoff, 0))
 
 
-async def delete_statuses(tx: aiosqlite.Connection, status_ids: Sequence[int]) -> None:
+async def delete_statuses(tx: Transaction, status_ids: Sequence[int]) -> None:
     """Remote posts forgotten (no tombstone: they still exist on their own server)."""
     marks = ", ".join("?" for _ in status_ids)
     await tx.execute(f"DELETE FROM statuses WHERE id IN ({marks})", tuple(status_ids))

@@ -5,9 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Iterable
 
-import aiosqlite
-
-from smallfedi.store.db import Database
+from smallfedi.store.db import Database, Transaction
 
 # The VAPID key
 
@@ -15,7 +13,7 @@ async def get_vapid_key(db: Database) -> sqlite3.Row | None:
     return await db.fetchone("SELECT * FROM vapid_key WHERE id = 1")
 
 
-async def insert_vapid_key(tx: aiosqlite.Connection, private_key_pem: str, public_key: str, now: str) -> None:
+async def insert_vapid_key(tx: Transaction, private_key_pem: str, public_key: str, now: str) -> None:
     """Once: a key already there is kept (pushes signed with it stay valid)."""
     await tx.execute("INSERT OR IGNORE INTO vapid_key (id, private_key_pem, public_key, created_at)"
                      " VALUES (1, ?, ?, ?)", (private_key_pem, public_key, now))
@@ -27,7 +25,7 @@ async def subscription_for_token(db: Database, token_id: int) -> sqlite3.Row | N
     return await db.fetchone("SELECT * FROM push_subscriptions WHERE token_id = ?", (token_id,))
 
 
-async def replace_subscription(tx: aiosqlite.Connection, values: dict) -> int:
+async def replace_subscription(tx: Transaction, values: dict) -> int:
     """A new subscription for the token, in place of any it had (as Mastodon does); its id."""
     await tx.execute("DELETE FROM push_subscriptions WHERE token_id = ?", (values["token_id"],))
     columns = ", ".join(values)
@@ -37,30 +35,30 @@ async def replace_subscription(tx: aiosqlite.Connection, values: dict) -> int:
         return (await cur.fetchone())[0]
 
 
-async def update_subscription(tx: aiosqlite.Connection, token_id: int, alerts_json: str, policy: str,
+async def update_subscription(tx: Transaction, token_id: int, alerts_json: str, policy: str,
                               now: str) -> int:
     cur = await tx.execute("UPDATE push_subscriptions SET alerts_json = ?, policy = ?, updated_at = ?"
                            " WHERE token_id = ?", (alerts_json, policy, now, token_id))
     return cur.rowcount
 
 
-async def delete_subscription_for_token(tx: aiosqlite.Connection, token_id: int) -> int:
+async def delete_subscription_for_token(tx: Transaction, token_id: int) -> int:
     cur = await tx.execute("DELETE FROM push_subscriptions WHERE token_id = ?", (token_id,))
     return cur.rowcount
 
 
-async def delete_subscription(tx: aiosqlite.Connection, subscription_id: int) -> int:
+async def delete_subscription(tx: Transaction, subscription_id: int) -> int:
     """The subscription and (by cascade) every push still queued for it."""
     cur = await tx.execute("DELETE FROM push_subscriptions WHERE id = ?", (subscription_id,))
     return cur.rowcount
 
 
-async def subscriptions_in(tx: aiosqlite.Connection) -> list[sqlite3.Row]:
+async def subscriptions_in(tx: Transaction) -> list[sqlite3.Row]:
     async with tx.execute("SELECT id, alerts_json, policy FROM push_subscriptions ORDER BY id") as cur:
         return list(await cur.fetchall())
 
 
-async def relation_in(tx: aiosqlite.Connection, owner_id: int, account_id: int) -> sqlite3.Row:
+async def relation_in(tx: Transaction, owner_id: int, account_id: int) -> sqlite3.Row:
     """Whether the owner follows the account, whether it follows the owner, and whether the owner
     keeps it out of their notifications (blocked, or muted with its notifications)."""
     async with tx.execute(
@@ -77,7 +75,7 @@ async def relation_in(tx: aiosqlite.Connection, owner_id: int, account_id: int) 
 
 # The queue
 
-async def enqueue(tx: aiosqlite.Connection, subscription_ids: Iterable[int], notification_id: int,
+async def enqueue(tx: Transaction, subscription_ids: Iterable[int], notification_id: int,
                   now: float) -> int:
     rows = [(sub_id, notification_id, now, now) for sub_id in subscription_ids]
     await tx.executemany(
@@ -99,11 +97,11 @@ async def next_due_at(db: Database) -> float | None:
     return await db.fetchval("SELECT min(next_attempt_at) FROM push_queue")
 
 
-async def done(tx: aiosqlite.Connection, push_id: int) -> None:
+async def done(tx: Transaction, push_id: int) -> None:
     await tx.execute("DELETE FROM push_queue WHERE id = ?", (push_id,))
 
 
-async def retry_later(tx: aiosqlite.Connection, push_id: int, when: float, error: str) -> None:
+async def retry_later(tx: Transaction, push_id: int, when: float, error: str) -> None:
     await tx.execute("UPDATE push_queue SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?"
                      " WHERE id = ?", (when, error[:500], push_id))
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 import sqlite3
 from typing import Iterable
 
-import aiosqlite
-
-from smallfedi.store.db import Database
+from smallfedi.store.db import Database, Transaction
 
 
-async def insert_activity(tx: aiosqlite.Connection, activity_id: int, uri: str, type_: str, json_text: str,
+async def insert_activity(tx: Transaction, activity_id: int, uri: str, type_: str, json_text: str,
                           now: str) -> int:
     """Store an activity; one sent again under the same id (a repeated Follow) reuses its row."""
     async with tx.execute(
@@ -25,7 +23,7 @@ async def get_activity_by_uri(db: Database, uri: str) -> sqlite3.Row | None:
     return await db.fetchone("SELECT * FROM activities WHERE uri = ?", (uri,))
 
 
-async def enqueue(tx: aiosqlite.Connection, activity_id: int, inboxes: Iterable[tuple[str, str]], now: str,
+async def enqueue(tx: Transaction, activity_id: int, inboxes: Iterable[tuple[str, str]], now: str,
                   due: float) -> int:
     """(inbox_url, host) pairs; a repeated inbox for one activity is kept once."""
     rows = [(activity_id, inbox, host, due, now) for inbox, host in inboxes]
@@ -50,16 +48,16 @@ async def next_due_at(db: Database) -> float | None:
         " LEFT JOIN host_health h ON h.host = d.host")
 
 
-async def done(tx: aiosqlite.Connection, delivery_id: int) -> None:
+async def done(tx: Transaction, delivery_id: int) -> None:
     await tx.execute("DELETE FROM deliveries WHERE id = ?", (delivery_id,))
 
 
-async def retry_later(tx: aiosqlite.Connection, delivery_id: int, when: float, error: str) -> None:
+async def retry_later(tx: Transaction, delivery_id: int, when: float, error: str) -> None:
     await tx.execute("UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
                      (when, error[:500], delivery_id))
 
 
-async def host_failed(tx: aiosqlite.Connection, host: str, pause_after: int, pause_until: float) -> None:
+async def host_failed(tx: Transaction, host: str, pause_after: int, pause_until: float) -> None:
     await tx.execute(
         "INSERT INTO host_health (host, failures, paused_until) VALUES (?, 1, 0)"
         " ON CONFLICT (host) DO UPDATE SET failures = failures + 1", (host,))
@@ -67,7 +65,7 @@ async def host_failed(tx: aiosqlite.Connection, host: str, pause_after: int, pau
                      (pause_until, host, pause_after))
 
 
-async def host_ok(tx: aiosqlite.Connection, host: str) -> None:
+async def host_ok(tx: Transaction, host: str) -> None:
     await tx.execute("DELETE FROM host_health WHERE host = ?", (host,))
 
 
@@ -79,7 +77,7 @@ async def seen(db: Database, uri: str) -> bool:
     return await db.fetchone("SELECT 1 FROM inbox_seen WHERE activity_uri = ?", (uri,)) is not None
 
 
-async def mark_seen(tx: aiosqlite.Connection, uri: str, now: str) -> bool:
+async def mark_seen(tx: Transaction, uri: str, now: str) -> bool:
     """Record an inbound activity id; False when it was already there (a repeated delivery)."""
     cur = await tx.execute("INSERT OR IGNORE INTO inbox_seen (activity_uri, received_at) VALUES (?, ?)", (uri, now))
     return cur.rowcount > 0

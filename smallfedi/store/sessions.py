@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 
-import aiosqlite
-
-from smallfedi.store.db import Database
+from smallfedi.store.db import Database, Transaction
 
 
-async def insert(tx: aiosqlite.Connection, token_hash: str, user_agent: str, now: str) -> None:
+async def insert(tx: Transaction, token_hash: str, user_agent: str, now: str) -> None:
     await tx.execute(
         "INSERT INTO web_sessions (token_hash, created_at, last_seen_at, user_agent) VALUES (?, ?, ?, ?)",
         (token_hash, now, now, user_agent[:300]),
@@ -20,17 +18,17 @@ async def get(db: Database, token_hash: str) -> sqlite3.Row | None:
     return await db.fetchone("SELECT * FROM web_sessions WHERE token_hash = ?", (token_hash,))
 
 
-async def delete(tx: aiosqlite.Connection, token_hash: str) -> None:
+async def delete(tx: Transaction, token_hash: str) -> None:
     await tx.execute("DELETE FROM web_sessions WHERE token_hash = ?", (token_hash,))
 
 
-async def delete_all(tx: aiosqlite.Connection) -> None:
+async def delete_all(tx: Transaction) -> None:
     await tx.execute("DELETE FROM web_sessions")
 
 
-async def delete_older_than(tx: aiosqlite.Connection, cutoff: str) -> None:
+async def delete_older_than(tx: Transaction, cutoff: str) -> None:
     await tx.execute("DELETE FROM web_sessions WHERE last_seen_at < ?", (cutoff,))
 
 
-async def touch(tx: aiosqlite.Connection, token_hash: str, now: str) -> None:
+async def touch(tx: Transaction, token_hash: str, now: str) -> None:
     await tx.execute("UPDATE web_sessions SET last_seen_at = ? WHERE token_hash = ?", (now, token_hash))

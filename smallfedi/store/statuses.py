@@ -9,10 +9,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Iterable, Sequence
 
-import aiosqlite
-
 from smallfedi.store import domain_blocks
-from smallfedi.store.db import Database, page_bounds
+from smallfedi.store.db import Database, Transaction, page_bounds
 
 STATUS_COLUMNS = (
     "id", "uri", "url", "account_id", "local", "in_reply_to_id", "in_reply_to_uri",
@@ -21,7 +19,7 @@ STATUS_COLUMNS = (
 )
 
 
-async def insert(tx: aiosqlite.Connection, values: dict) -> None:
+async def insert(tx: Transaction, values: dict) -> None:
     columns = [c for c in STATUS_COLUMNS if c in values]
     placeholders = ", ".join("?" for _ in columns)
     # Column names come from the fixed tuple above, never from input.
@@ -35,7 +33,7 @@ async def get(db: Database, status_id: int) -> sqlite3.Row | None:
     return await db.fetchone("SELECT * FROM statuses WHERE id = ?", (status_id,))
 
 
-async def get_in(tx: aiosqlite.Connection, status_id: int) -> sqlite3.Row | None:
+async def get_in(tx: Transaction, status_id: int) -> sqlite3.Row | None:
     """Read inside a write transaction (sees its own uncommitted changes)."""
     async with tx.execute("SELECT * FROM statuses WHERE id = ?", (status_id,)) as cur:
         return await cur.fetchone()
@@ -90,7 +88,7 @@ async def max_id(db: Database) -> int:
     return await db.fetchval("SELECT coalesce(max(id), 0) FROM statuses")
 
 
-async def update_content(tx: aiosqlite.Connection, status_id: int, *, content: str, source: str | None,
+async def update_content(tx: Transaction, status_id: int, *, content: str, source: str | None,
                          spoiler_text: str, sensitive: bool, language: str | None, edited_at: str) -> None:
     await tx.execute(
         "UPDATE statuses SET content = ?, source = ?, spoiler_text = ?, sensitive = ?, language = ?,"
@@ -99,7 +97,7 @@ async def update_content(tx: aiosqlite.Connection, status_id: int, *, content: s
     )
 
 
-async def insert_edit(tx: aiosqlite.Connection, edit_id: int, row: sqlite3.Row) -> None:
+async def insert_edit(tx: Transaction, edit_id: int, row: sqlite3.Row) -> None:
     """Keep `row` (the version about to be replaced) in the history."""
     await tx.execute(
         "INSERT INTO status_edits (id, status_id, content, source, spoiler_text, sensitive, language, created_at)"
@@ -113,7 +111,7 @@ async def list_edits(db: Database, status_id: int) -> list[sqlite3.Row]:
     return await db.fetchall("SELECT * FROM status_edits WHERE status_id = ? ORDER BY id", (status_id,))
 
 
-async def replace_mentions(tx: aiosqlite.Connection, status_id: int,
+async def replace_mentions(tx: Transaction, status_id: int,
                            mentions: Iterable[tuple[str, int | None]]) -> None:
     """(acct, account_id) pairs; account_id is None for a handle not resolved."""
     await tx.execute("DELETE FROM mentions WHERE status_id = ?", (status_id,))
@@ -127,7 +125,7 @@ async def mentioned_account_ids(db: Database, status_id: int) -> list[int]:
     return [r[0] for r in rows]
 
 
-async def replace_tags(tx: aiosqlite.Connection, status_id: int, names: Iterable[str]) -> None:
+async def replace_tags(tx: Transaction, status_id: int, names: Iterable[str]) -> None:
     await tx.execute("DELETE FROM status_tags WHERE status_id = ?", (status_id,))
     await tx.executemany("INSERT OR IGNORE INTO status_tags (name, status_id) VALUES (?, ?)",
                          [(n, status_id) for n in names])
@@ -143,7 +141,7 @@ async def tags_of(db: Database, status_id: int) -> list[str]:
                                             (status_id,))]
 
 
-async def delete(tx: aiosqlite.Connection, status_id: int, uri: str, now: str) -> None:
+async def delete(tx: Transaction, status_id: int, uri: str, now: str) -> None:
     await tx.execute("DELETE FROM statuses WHERE id = ?", (status_id,))
     await tx.execute("INSERT OR REPLACE INTO tombstones (uri, deleted_at) VALUES (?, ?)", (uri, now))
 
@@ -304,7 +302,7 @@ async def get_many(db: Database, status_ids: Sequence[int]) -> list[sqlite3.Row]
     return await db.fetchall(f"SELECT * FROM statuses WHERE id IN ({marks})", tuple(status_ids))
 
 
-async def attach_orphan_replies(tx: aiosqlite.Connection, parent_id: int, parent_uri: str, parent_account: int) -> None:
+async def attach_orphan_replies(tx: Transaction, parent_id: int, parent_uri: str, parent_account: int) -> None:
     """Replies that arrived before their parent point at it once it is stored."""
     await tx.execute(
         "UPDATE statuses SET in_reply_to_id = ?, in_reply_to_account_id = ? WHERE in_reply_to_uri = ?"

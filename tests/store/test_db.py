@@ -134,3 +134,23 @@ async def test_public_generation_moves_only_for_public_writes(tmp_path):
         assert db.public_generation == generation + 1
     finally:
         await db.close()
+
+
+async def test_hot_queries_use_an_index_not_a_scan(tmp_path):
+    """Reads and writes every inbound post or page makes must not read a whole table: at a
+    million statuses a scan costs tens of milliseconds each time."""
+    db = Database(tmp_path / "x.db")
+    await db.open()
+    try:
+        hot = [
+            "UPDATE statuses SET in_reply_to_id = 1, in_reply_to_account_id = 2"
+            " WHERE in_reply_to_uri = 'u' AND in_reply_to_id IS NULL",
+            "SELECT * FROM statuses WHERE uri = 'u'",
+            "SELECT * FROM accounts WHERE key_id = 'k'",
+            "SELECT 1 FROM inbox_seen WHERE activity_uri = 'a'",
+        ]
+        for sql in hot:
+            plan = " ".join(r[3] for r in await db.fetchall("EXPLAIN QUERY PLAN " + sql))
+            assert "SCAN" not in plan, (sql, plan)
+    finally:
+        await db.close()
