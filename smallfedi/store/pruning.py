@@ -27,12 +27,12 @@ WHERE s.local = 0 AND s.created_at < ?2 AND s.id > ?3
 
 async def prunable_ids(db: Database, owner_id: int, cutoff: str, after: int, limit: int) -> list[int]:
     rows = await db.fetchall(f"SELECT s.id {_PRUNABLE} ORDER BY s.id LIMIT ?4",
-                             (owner_id, cutoff, after, limit))
+                             (owner_id, cutoff, after, limit), slow=True)
     return [r[0] for r in rows]
 
 
 async def count_prunable(db: Database, owner_id: int, cutoff: str) -> int:
-    return await db.fetchval(f"SELECT count(*) {_PRUNABLE}", (owner_id, cutoff, 0))
+    return await db.fetchval(f"SELECT count(*) {_PRUNABLE}", (owner_id, cutoff, 0), slow=True)
 
 
 async def delete_statuses(tx: Transaction, status_ids: Sequence[int]) -> None:
@@ -43,7 +43,8 @@ async def delete_statuses(tx: Transaction, status_ids: Sequence[int]) -> None:
 
 async def status_counts(db: Database) -> tuple[int, int]:
     """(the owner's posts, remote posts) stored."""
-    rows = {r[0]: r[1] for r in await db.fetchall("SELECT local, count(*) FROM statuses GROUP BY local")}
+    rows = {r[0]: r[1] for r in await db.fetchall("SELECT local, count(*) FROM statuses GROUP BY local",
+                                                               slow=True)}
     return rows.get(1, 0), rows.get(0, 0)
 
 
