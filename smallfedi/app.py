@@ -1,4 +1,9 @@
-"""Builds one instance's ASGI application: the faces over one core, and what wraps them all."""
+"""Builds one instance's ASGI application: the faces over one core, and what wraps them all.
+
+Start-up builds only what the first request needs: the route tables name their endpoints
+(smallfedi.lazy), and the federation runtime makes its HTTP client, signing key and workers
+when they are first used.
+"""
 
 from __future__ import annotations
 
@@ -139,7 +144,7 @@ def negotiate(ap_endpoint, html_endpoint):
 def build_routes() -> list:
     from smallfedi.api import routes as api_routes
     from smallfedi.federation import discovery
-    from smallfedi.federation import routes as ap_routes
+    from smallfedi.federation import table as ap_routes
     from smallfedi.web import routes as web_routes
 
     html = web_routes.routes()
@@ -148,10 +153,8 @@ def build_routes() -> list:
         if isinstance(route, Route) and route.path in ap_for_path and "GET" in (route.methods or ()):
             route.endpoint = negotiate(ap_for_path[route.path], route.endpoint)
             route.app = request_response(route.endpoint)
-    from smallfedi.api import push, streaming
-
-    return [*discovery.routes(), *ap_routes.routes(), *streaming.routes(), *push.routes(), *api_routes.routes(),
-            *html]
+    # The client API's table starts with the streaming and Web Push routes.
+    return [*discovery.routes(), *ap_routes.routes(), *api_routes.routes(), *html]
 
 
 def _allowed_methods(request: Request) -> str:
@@ -169,9 +172,9 @@ def create_app(config: Config, transport=None, deliver: bool = True) -> Starlett
     `transport` replaces the network for outgoing requests (tests route several instances
     through one); `deliver=False` leaves the queue unsent (tests of what is queued).
     """
+    from smallfedi.api.routes import ApiEdge
     from smallfedi.core import housekeeping
     from smallfedi.federation.runtime import FederationRuntime
-    from smallfedi.web.render import error_page
 
     instance = Instance(config)
     federation = FederationRuntime(instance, transport)
@@ -180,7 +183,6 @@ def create_app(config: Config, transport=None, deliver: bool = True) -> Starlett
     async def lifespan(app: Starlette):
         await instance.open()
         app.state.federation = await federation.start(deliver=deliver)
-        app.state.delivery = federation.worker
         tidying = asyncio.create_task(housekeeping.run(instance))
         log.info("serving %s as @%s@%s", config.url, instance.owner.username, config.domain)
         try:
@@ -197,6 +199,8 @@ def create_app(config: Config, transport=None, deliver: bool = True) -> Starlett
                 headers["Allow"] = _allowed_methods(request)
             return json_error(exc.status_code, "Record not found" if exc.status_code == 404 else str(exc.detail),
                               headers)
+        from smallfedi.web.render import error_page
+
         return error_page(request, exc.status_code, exc.detail if exc.status_code != 404 else
                           "There is nothing at this address.")
 
@@ -213,8 +217,6 @@ def create_app(config: Config, transport=None, deliver: bool = True) -> Starlett
         exception_handlers={HTTPException: http_error, 500: server_error},
     )
     app.state.instance = instance
-    from smallfedi.api.routes import ApiEdge
-
     app.add_middleware(ApiEdge)
     from smallfedi.public_cache import DocumentCache, PublicCache
 

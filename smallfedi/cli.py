@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import os
 import sys
 from pathlib import Path
@@ -43,6 +42,8 @@ def _obtain_password(password_file: str | None) -> tuple[str, bool]:
     if password_file:
         return _read_password_file(password_file), False
     if sys.stdin.isatty():
+        import getpass
+
         first = getpass.getpass("New password for the owner: ")
         if first != getpass.getpass("Same password again: "):
             raise CommandError("the two passwords differ; nothing was changed")

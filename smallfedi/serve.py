@@ -6,8 +6,11 @@ shutdown, which closes the database; unsent deliveries simply stay queued in it.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import signal
+import sys
+from types import ModuleType
 
 from smallfedi.config import Config
 
@@ -19,12 +22,55 @@ WS_MAX_BYTES = 64 * 1024
 
 def configure_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    if level.lower() != "debug":
+        # httpx logs every request at INFO: a line per delivery and per fetch, thousands a
+        # minute when a post goes out, on an SD card. Failures are logged by our own code.
+        for name in ("httpx", "httpcore"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _uvicorn() -> ModuleType:
+    """The uvicorn package, without its command line until something asks for it.
+
+    uvicorn/__init__.py imports uvicorn.main, the `uvicorn` command: click, the reloaders and
+    multiprocessing, some 2 MiB that a server started from Python never uses. So the package
+    is set up without running its __init__, holding the two names the server needs (and that
+    uvicorn's own modules import from it); asking it for any other name runs __init__ first,
+    as a plain import would have. Should this uvicorn not load that way, it is imported plainly.
+    """
+    if "uvicorn" in sys.modules:
+        return sys.modules["uvicorn"]
+    spec = importlib.util.find_spec("uvicorn")
+    if spec is None or spec.loader is None:
+        import uvicorn  # fails as a plain import does
+
+        return uvicorn
+    package = importlib.util.module_from_spec(spec)
+
+    def complete(name: str):
+        del package.__getattr__
+        spec.loader.exec_module(package)
+        return getattr(package, name)
+
+    package.__getattr__ = complete
+    sys.modules["uvicorn"] = package
+    try:
+        from uvicorn.config import Config as UvicornConfig
+        from uvicorn.server import Server
+    except Exception:  # noqa: BLE001 - any surprise: forget the partial import, do the plain one
+        for name in [name for name in sys.modules if name == "uvicorn" or name.startswith("uvicorn.")]:
+            del sys.modules[name]
+        import uvicorn
+
+        return uvicorn
+    package.Config, package.Server = UvicornConfig, Server
+    return package
 
 
 def serve(config: Config, host: str | None = None, port: int | None = None) -> None:
-    import uvicorn
-
     from smallfedi.app import create_app
+
+    uvicorn = _uvicorn()
 
     configure_logging(config.log_level)
     server = uvicorn.Server(uvicorn.Config(

@@ -7,17 +7,17 @@ what Mastodon and the apps display. Remote HTML goes through the same sanitiser.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
-import xml.etree.ElementTree as etree
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 from urllib.parse import quote
 
-import markdown
-import nh3
-from markdown.inlinepatterns import InlineProcessor
-from markdown.treeprocessors import Treeprocessor
+if TYPE_CHECKING:
+    import markdown
+
+# markdown and nh3 are imported where text is rendered or sanitised, not with this module.
 
 # What Mastodon keeps (app/lib/sanitize_config.rb, MASTODON_STRICT), headings aside: we turn
 # those into bold paragraphs because many apps show h1–h6 poorly.
@@ -72,70 +72,77 @@ def _trim_url(url: str) -> str:
     return url
 
 
-class _UrlPattern(InlineProcessor):
-    def handleMatch(self, m, data):  # noqa: N802 (python-markdown's name)
-        url = _trim_url(m.group(0))
-        el = etree.Element("a", {"href": url})
-        el.text = url
-        return el, m.start(0), m.start(0) + len(url)
+@functools.cache
+def _extensions():
+    """Our python-markdown processors; defined on the first render, as they subclass its classes."""
+    import xml.etree.ElementTree as etree
 
+    from markdown.inlinepatterns import InlineProcessor
+    from markdown.treeprocessors import Treeprocessor
 
-class _MentionPattern(InlineProcessor):
-    def __init__(self, pattern: str, md, state: "_RenderState") -> None:
-        super().__init__(pattern, md)
-        self.state = state
+    class _UrlPattern(InlineProcessor):
+        def handleMatch(self, m, data):  # noqa: N802 (python-markdown's name)
+            url = _trim_url(m.group(0))
+            el = etree.Element("a", {"href": url})
+            el.text = url
+            return el, m.start(0), m.start(0) + len(url)
 
-    def handleMatch(self, m, data):  # noqa: N802
-        user, host = m.group(1), m.group(2)
-        host = host.lower() if host else None
-        if host == self.state.own_domain:
-            host = None
-        self.state.mentions.append(f"{user}@{host}" if host else user)
-        href = self.state.resolve(user, host) if self.state.resolve else None
-        if href is None:
-            return None, None, None  # leave the text as it is
-        card = etree.Element("span", {"class": "h-card", "translate": "no"})
-        a = etree.SubElement(card, "a", {"href": href, "class": "u-url mention"})
-        a.text = "@"
-        etree.SubElement(a, "span").text = user
-        return card, m.start(0), m.end(0)
+    class _MentionPattern(InlineProcessor):
+        def __init__(self, pattern: str, md, state: "_RenderState") -> None:
+            super().__init__(pattern, md)
+            self.state = state
 
+        def handleMatch(self, m, data):  # noqa: N802
+            user, host = m.group(1), m.group(2)
+            host = host.lower() if host else None
+            if host == self.state.own_domain:
+                host = None
+            self.state.mentions.append(f"{user}@{host}" if host else user)
+            href = self.state.resolve(user, host) if self.state.resolve else None
+            if href is None:
+                return None, None, None  # leave the text as it is
+            card = etree.Element("span", {"class": "h-card", "translate": "no"})
+            a = etree.SubElement(card, "a", {"href": href, "class": "u-url mention"})
+            a.text = "@"
+            etree.SubElement(a, "span").text = user
+            return card, m.start(0), m.end(0)
 
-class _HashtagPattern(InlineProcessor):
-    def __init__(self, pattern: str, md, state: "_RenderState") -> None:
-        super().__init__(pattern, md)
-        self.state = state
+    class _HashtagPattern(InlineProcessor):
+        def __init__(self, pattern: str, md, state: "_RenderState") -> None:
+            super().__init__(pattern, md)
+            self.state = state
 
-    def handleMatch(self, m, data):  # noqa: N802
-        name = m.group(1)
-        if name.isdigit():
-            return None, None, None  # "#1" is a number, not a tag (as Mastodon)
-        self.state.tags.append(name.lower())
-        a = etree.Element("a", {"href": f"{self.state.base_url}/tags/{quote(name.lower())}",
-                                "class": "mention hashtag"})
-        a.text = "#"
-        etree.SubElement(a, "span").text = name
-        return a, m.start(0), m.end(0)
+        def handleMatch(self, m, data):  # noqa: N802
+            name = m.group(1)
+            if name.isdigit():
+                return None, None, None  # "#1" is a number, not a tag (as Mastodon)
+            self.state.tags.append(name.lower())
+            a = etree.Element("a", {"href": f"{self.state.base_url}/tags/{quote(name.lower())}",
+                                    "class": "mention hashtag"})
+            a.text = "#"
+            etree.SubElement(a, "span").text = name
+            return a, m.start(0), m.end(0)
 
+    class _FlattenTree(Treeprocessor):
+        """Headings become bold paragraphs; images become links to them (Mastodon shows neither)."""
 
-class _FlattenTree(Treeprocessor):
-    """Headings become bold paragraphs; images become links to them (Mastodon shows neither)."""
+        def run(self, root):
+            for el in root.iter():
+                if el.tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+                    strong = etree.Element("strong")
+                    strong.text, el.text = el.text, None
+                    for child in list(el):
+                        el.remove(child)
+                        strong.append(child)
+                    el.tag = "p"
+                    el.append(strong)
+                elif el.tag == "img":
+                    src, alt = el.get("src", ""), el.get("alt") or el.get("src", "")
+                    el.attrib.clear()
+                    el.tag, el.text = "a", alt
+                    el.set("href", src)
 
-    def run(self, root):
-        for el in root.iter():
-            if el.tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
-                strong = etree.Element("strong")
-                strong.text, el.text = el.text, None
-                for child in list(el):
-                    el.remove(child)
-                    strong.append(child)
-                el.tag = "p"
-                el.append(strong)
-            elif el.tag == "img":
-                src, alt = el.get("src", ""), el.get("alt") or el.get("src", "")
-                el.attrib.clear()
-                el.tag, el.text = "a", alt
-                el.set("href", src)
+    return _UrlPattern, _MentionPattern, _HashtagPattern, _FlattenTree
 
 
 @dataclass
@@ -148,21 +155,26 @@ class _RenderState:
 
 
 def _markdown(state: _RenderState) -> markdown.Markdown:
+    import markdown
+
+    url_pattern, mention_pattern, hashtag_pattern, flatten_tree = _extensions()
     md = markdown.Markdown(extensions=["fenced_code", "nl2br", "sane_lists"], output_format="html")
     # Raw HTML in the source is shown as text, never interpreted.
     md.preprocessors.deregister("html_block")
     md.inlinePatterns.deregister("html")
     # "#tag" opening a post is a hashtag, not a heading: a heading needs "# " (CommonMark's rule).
     md.parser.blockprocessors["hashheader"].RE = ATX_HEADING_RE
-    md.inlinePatterns.register(_UrlPattern(URL_RE.pattern, md), "bare_url", 115)
-    md.inlinePatterns.register(_MentionPattern(MENTION_RE.pattern, md, state), "mention", 114)
-    md.inlinePatterns.register(_HashtagPattern(HASHTAG_RE.pattern, md, state), "hashtag", 113)
-    md.treeprocessors.register(_FlattenTree(md), "flatten", 1)
+    md.inlinePatterns.register(url_pattern(URL_RE.pattern, md), "bare_url", 115)
+    md.inlinePatterns.register(mention_pattern(MENTION_RE.pattern, md, state), "mention", 114)
+    md.inlinePatterns.register(hashtag_pattern(HASHTAG_RE.pattern, md, state), "hashtag", 113)
+    md.treeprocessors.register(flatten_tree(md), "flatten", 1)
     return md
 
 
 def sanitize_html(value: str) -> str:
     """Clean HTML (remote or rendered) down to what Mastodon keeps; links get rel=nofollow."""
+    import nh3
+
     return nh3.clean(
         value,
         tags=ALLOWED_TAGS,
@@ -195,6 +207,8 @@ def count_characters(source: str) -> int:
 
 def plain_text(html_value: str) -> str:
     """HTML to readable plain text (feed titles, page descriptions)."""
+    import nh3
+
     text = re.sub(r"<br\s*/?>", "\n", html_value)
     text = re.sub(r"</p>\s*<p>", "\n\n", text)
     return html.unescape(nh3.clean(text, tags=set())).strip()

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
-from smallfedi.core import media, media_cache, storage
-from smallfedi.core.instance import Instance
+if TYPE_CHECKING:
+    from smallfedi.core.instance import Instance
 
 log = logging.getLogger("smallfedi.housekeeping")
 
@@ -16,6 +17,8 @@ EVERY = 3600.0
 
 
 async def tidy(inst: Instance) -> None:
+    from smallfedi.core import media, media_cache, storage  # not needed before the first run
+
     await media.collect_garbage(inst)
     await media_cache.evict(inst)
     days = inst.config.storage.prune_remote_after_days

@@ -9,17 +9,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
+from typing import TYPE_CHECKING
 
 from smallfedi.config import Config
 from smallfedi.core.errors import DomainError
 from smallfedi.core.events import EventBus
 from smallfedi.core.models import Account
-from smallfedi.core.ports import Federation
 from smallfedi.core.push import ensure_vapid_key
 from smallfedi.core.throttle import Throttle
 from smallfedi.ids import IdGenerator
 from smallfedi.store import accounts as accounts_store
 from smallfedi.store.db import Database
+
+if TYPE_CHECKING:
+    from smallfedi.core.ports import Federation
 
 log = logging.getLogger("smallfedi")
 

@@ -19,15 +19,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 from urllib.parse import urlsplit
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-
 from smallfedi.core.errors import Invalid, NotFound
 from smallfedi.store import push as push_store
 from smallfedi.store.db import utcnow
-from smallfedi.text import plain_text
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     from smallfedi.core.instance import Instance
 
 log = logging.getLogger("smallfedi.push")
@@ -44,6 +42,8 @@ NAME_CHARS = 100
 LOCALE = "en"
 
 # ------------------------------------------------------------------------------------ keys
+# cryptography is imported where a key is made, loaded or checked: an instance that has its
+# key and no subscriptions never loads it.
 
 
 def b64url(data: bytes) -> str:
@@ -61,12 +61,18 @@ def b64url_decode(text: str) -> bytes:
 
 def public_point(key: ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey) -> bytes:
     """A P-256 public key as its uncompressed point (65 bytes: 0x04, X, Y)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     public = key.public_key() if isinstance(key, ec.EllipticCurvePrivateKey) else key
     return public.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
 
 
 def new_vapid_key() -> tuple[str, str]:
     """A VAPID key pair: (private key as PKCS#8 PEM, public key as base64url uncompressed point)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     key = ec.generate_private_key(ec.SECP256R1())
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption()).decode("ascii")
@@ -94,6 +100,9 @@ async def vapid_private_key(inst: "Instance") -> ec.EllipticCurvePrivateKey:
     row = await push_store.get_vapid_key(inst.db)
     if row is None:
         raise RuntimeError("the instance has no VAPID key")
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     key = serialization.load_pem_private_key(row["private_key_pem"].encode("ascii"), password=None)
     if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
         raise RuntimeError("the instance's VAPID key is not a P-256 key")
@@ -135,6 +144,8 @@ def _check_endpoint(inst: "Instance", endpoint: str | None) -> str:
 
 
 def _check_keys(p256dh: str | None, auth: str | None) -> tuple[str, str]:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     try:
         point = b64url_decode(p256dh or "")
         ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
@@ -292,6 +303,8 @@ def _shorten(text: str, limit: int) -> str:
 
 async def payload_for(inst: "Instance", notification_id: int, access_token: str) -> dict | None:
     """What a push carries, as Mastodon sends it; None when the notification is gone."""
+    from smallfedi.text import plain_text
+
     row = await push_store.notification_for_push(inst.db, notification_id)
     if row is None:
         return None

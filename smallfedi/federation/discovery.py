@@ -9,17 +9,18 @@ for browser-based clients (RFC 7033 §5).
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
-from xml.sax.saxutils import quoteattr
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from smallfedi import MASTODON_API_VERSION, __version__
-from smallfedi.core import reading
 from smallfedi.core.errors import BadRequest, DomainError, NotFound
-from smallfedi.core.instance import Instance
+
+if TYPE_CHECKING:
+    from smallfedi.core.instance import Instance
 
 CORS = {"Access-Control-Allow-Origin": "*"}
 JRD = "application/jrd+json"
@@ -128,6 +129,8 @@ async def host_meta(request: Request) -> Response:
 
 
 def _xrd(inst: Instance) -> str:
+    from xml.sax.saxutils import quoteattr  # brings urllib.request: only for this old form
+
     return ('<?xml version="1.0" encoding="UTF-8"?>\n'
             '<XRD xmlns="http://docs.oasis-open.org/ns/xri/xrd-1.0">\n'
             f'  <Link rel="lrdd" template={quoteattr(_lrdd_template(inst))}/>\n'
@@ -149,6 +152,8 @@ async def nodeinfo_links(request: Request) -> Response:
 
 
 async def nodeinfo_document(inst: Instance, version: str) -> dict:
+    from smallfedi.core import reading
+
     # 2.1 only adds software.repository and .homepage; smallfedi has no public address for
     # either yet, so both versions carry the same document but for the version number.
     return {

@@ -14,11 +14,16 @@ import asyncio
 import ipaddress
 import json
 import socket
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Generator
+from typing import TYPE_CHECKING, Any
 
 import httpcore
 import httpx
+
+from smallfedi.federation.signatures import sign_headers
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
 AP_ACCEPT = 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 JSON_TYPES = frozenset({"application/activity+json", "application/ld+json", "application/json",
@@ -183,6 +188,21 @@ def make_client(*, allow_private: bool, user_agent: str, transport: httpx.AsyncB
         follow_redirects=False,
         trust_env=False,  # a proxy from the environment would connect past the guard
     )
+
+
+class HttpSignatureAuth(httpx.Auth):
+    """Signs every request an httpx client sends (redirects are not re-signed: don't follow them)."""
+
+    requires_request_body = True  # the Digest needs the whole body
+
+    def __init__(self, key_id: str, private_key: rsa.RSAPrivateKey) -> None:
+        self.key_id = key_id
+        self.private_key = private_key
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers.update(sign_headers(request.method, str(request.url), request.headers,
+                                            request.content, self.key_id, self.private_key))
+        yield request
 
 
 # ----------------------------------------------------------------------------------- fetching

@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import TYPE_CHECKING
 
 import httpx
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from smallfedi.core import push as push_core
 from smallfedi.core.instance import Instance
@@ -23,6 +23,9 @@ from smallfedi.federation.delivery import retry_after_seconds
 from smallfedi.federation.fetch import BlockedAddress
 from smallfedi.federation.worker import QueueWorker
 from smallfedi.store import push as push_store
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ec
 
 log = logging.getLogger("smallfedi.push")
 

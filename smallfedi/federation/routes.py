@@ -1,7 +1,7 @@
 """The federation face's documents: the actor, posts, activities, collections and the inbox.
 
 Paths the HTML face also serves (/users/NAME, /@NAME, posts) are negotiated in app.py by the
-Accept header; these endpoints answer only ActivityPub clients.
+Accept header; these endpoints answer only ActivityPub clients. Their routes are in table.py.
 """
 
 from __future__ import annotations
@@ -10,12 +10,11 @@ import json
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from smallfedi.core import domain_blocks, following, marks, media, polls, reading
 from smallfedi.core.errors import DomainError, Gone, NotFound
 from smallfedi.federation import documents as docs
-from smallfedi.federation.inbox import Rejected, inbox, verify_signed_request
+from smallfedi.federation.inbox import Rejected, verify_signed_request
 from smallfedi.store import queue as queue_store
 from smallfedi.store import statuses as statuses_store
 
@@ -210,29 +209,3 @@ async def featured(request: Request) -> Response:
                                              media=attached.get(status.id, ())))
     return ActivityJSONResponse({"@context": docs.CONTEXT, "id": uri, "type": "OrderedCollection",
                                  "totalItems": len(items), "orderedItems": items})
-
-
-# Endpoints whose path the HTML face shares; app.py negotiates between the two.
-NEGOTIATED = {
-    "/users/{username}": actor,
-    "/@{username}": actor,
-    "/users/{username}/statuses/{status_id}": note,
-    "/@{username}/{status_id}": note,
-}
-
-
-def routes() -> list[Route]:
-    return [
-        Route("/users/{username}/inbox", inbox, methods=["POST"]),
-        Route("/inbox", inbox, methods=["POST"]),
-        Route("/users/{username}/outbox", _errors(outbox)),
-        Route("/users/{username}/followers", _errors(followers)),
-        Route("/users/{username}/following", _errors(following_collection)),
-        Route("/users/{username}/collections/featured", _errors(featured)),
-        Route("/users/{username}/statuses/{status_id}/activity", _errors(note_activity)),
-        Route("/activities/{key:path}", _errors(stored_activity)),  # Undo ids nest: /activities/N/undo
-    ]
-
-
-def negotiated() -> dict:
-    return {path: _errors(endpoint) for path, endpoint in NEGOTIATED.items()}

@@ -1,5 +1,8 @@
 """The federation face's side of the core's `Federation` port: finding remote accounts and
 posts, and turning the owner's actions into queued activities.
+
+What only finding or publishing needs (fetching with httpx, parsing, the core's remote and
+poll logic) is imported there, so making the service at start-up loads little.
 """
 
 from __future__ import annotations
@@ -8,18 +11,16 @@ import json
 import logging
 import re
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
-import httpx
-
-from smallfedi.core import domain_blocks, polls, remote
+from smallfedi.core import domain_blocks
 from smallfedi.core.errors import DomainError, Invalid, NotFound
 from smallfedi.core.instance import Instance
 from smallfedi.core.models import Account, MediaAttachment, Status
 from smallfedi.federation import documents as docs
-from smallfedi.federation.fetch import FetchError, fetch_bytes, fetch_json, fetch_object
-from smallfedi.federation.parse import ParseError, actor_info, note_info, same_origin, types_of
 from smallfedi.store import accounts as accounts_store
 from smallfedi.store import domain_blocks as domain_blocks_store
 from smallfedi.store import follows as follows_store
@@ -28,6 +29,9 @@ from smallfedi.store import polls as polls_store
 from smallfedi.store import queue as queue_store
 from smallfedi.store import statuses as statuses_store
 from smallfedi.store.db import Transaction, utcnow
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("smallfedi.federation")
 
@@ -42,12 +46,22 @@ class RemoteError(DomainError):
 
 
 class FederationService:
-    def __init__(self, inst: Instance, client: httpx.AsyncClient, auth: httpx.Auth,
+    def __init__(self, inst: Instance, client: Callable[[], httpx.AsyncClient], auth: Callable[[], httpx.Auth],
                  wake_delivery=lambda: None) -> None:
+        """`client` and `auth` give the shared HTTP client and the owner's signer; they are asked
+        for on first use, so an instance that fetches nothing never makes them."""
         self.inst = inst
-        self.client = client
-        self.auth = auth
+        self._client = client
+        self._auth = auth
         self.wake_delivery = wake_delivery
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        return self._client()
+
+    @property
+    def auth(self) -> httpx.Auth:
+        return self._auth()
 
     # Finding things ---------------------------------------------------------------------
 
@@ -66,6 +80,8 @@ class FederationService:
                 return Account.from_row(known)
             return await self.fetch_actor(await self._webfinger(user, host))
         if query.startswith(("http://", "https://")):
+            from smallfedi.federation.parse import same_origin
+
             if same_origin(query, self.inst.base_url):
                 if query.rstrip("/") in (self.inst.actor_uri(), self.inst.profile_url()):
                     return self.inst.owner
@@ -81,6 +97,8 @@ class FederationService:
         # An http:// instance (local testing) looks its peers up over http too.
         scheme = "https" if self.inst.config.https else "http"
         url = f"{scheme}://{host}/.well-known/webfinger?resource={quote(f'acct:{user}@{host}', safe=':@')}"
+        from smallfedi.federation.fetch import FetchError, fetch_json
+
         try:
             _, doc = await fetch_json(self.client, url, auth=None, accept="application/jrd+json, application/json")
         except FetchError as exc:
@@ -99,6 +117,10 @@ class FederationService:
             raise RemoteError(f"{host} is on a blocked domain.")
 
     async def fetch_actor(self, uri: str) -> Account:
+        from smallfedi.core import remote
+        from smallfedi.federation.fetch import FetchError, fetch_object
+        from smallfedi.federation.parse import ParseError, actor_info
+
         await self._refuse_blocked(uri)
         try:
             doc = await fetch_object(self.client, uri, auth=self.auth)
@@ -115,6 +137,10 @@ class FederationService:
             row = await accounts_store.get_by_key_id(self.inst.db, key_id)
             if row is not None:
                 return Account.from_row(row)
+        from smallfedi.core import remote
+        from smallfedi.federation.fetch import FetchError, fetch_object
+        from smallfedi.federation.parse import ParseError, actor_info, same_origin, types_of
+
         await self._refuse_blocked(key_id)
         url = key_id.split("#", 1)[0]
         try:
@@ -152,6 +178,10 @@ class FederationService:
         row = await statuses_store.get_by_uri(self.inst.db, uri)
         if row is not None:
             return Status.from_row(row)
+        from smallfedi.core import remote
+        from smallfedi.federation.fetch import FetchError, fetch_object
+        from smallfedi.federation.parse import ParseError, note_info, same_origin
+
         if same_origin(uri, self.inst.base_url):
             return None
         try:
@@ -170,6 +200,8 @@ class FederationService:
     # Publishing -----------------------------------------------------------------------
 
     async def fetch_media(self, url: str, max_bytes: int) -> tuple[bytes, str]:
+        from smallfedi.federation.fetch import FetchError, fetch_bytes
+
         await self._refuse_blocked(url)
         try:
             return await fetch_bytes(self.client, url, max_bytes=max_bytes)
@@ -180,6 +212,8 @@ class FederationService:
         return f"{self.inst.base_url}/activities/{self.inst.ids.next()}"
 
     async def _queue(self, tx: Transaction, doc: dict, inboxes) -> None:
+        from smallfedi.federation.parse import same_origin
+
         targets = []
         blocked = await domain_blocks_store.domains_in(tx)
         for inbox in dict.fromkeys(i for i in inboxes if i):
@@ -206,6 +240,8 @@ class FederationService:
         return inboxes
 
     async def publish_status(self, tx, status: Status, mentioned: list[Account]) -> None:
+        from smallfedi.core import polls
+
         poll = await polls.get_in(tx, self.inst, status.id)
         await self._queue(tx, docs.create(self.inst, status, mentioned, poll, await _media_in(tx, status.id)),
                           await self._status_inboxes(tx, status, mentioned))
@@ -222,6 +258,8 @@ class FederationService:
 
     async def _update_in(self, tx, status: Status, mentioned: list[Account]) -> dict:
         """The Update of a post as it stands in `tx`: an Update carries the whole Note, attachments too."""
+        from smallfedi.core import polls
+
         poll = await polls.get_in(tx, self.inst, status.id)
         return docs.update_note(self.inst, status, mentioned, f"{status.uri}#updates/{self.inst.ids.next()}", poll,
                                 await _media_in(tx, status.id))
@@ -305,7 +343,7 @@ def _stale(fetched_at: str | None) -> bool:
 
 
 def _attributed_to(doc: dict) -> str:
-    from smallfedi.federation.parse import as_list, id_of
+    from smallfedi.federation.parse import ParseError, as_list, id_of
 
     for value in as_list(doc.get("attributedTo")):
         found = id_of(value)

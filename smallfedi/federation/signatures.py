@@ -3,31 +3,31 @@ and RFC 9421), with the strength and time rules Mastodon applies, so we accept w
 
 Verification is two steps so the caller can fetch the signer's key in between:
 `parse_request_signature` (checks form, coverage and body digests), then `verify_parsed`.
-Pure functions: no I/O; all cryptography goes through pyca/cryptography.
+Pure functions: no I/O; all cryptography goes through pyca/cryptography, imported where a
+key is used (parsing a request's signature needs none). HttpSignatureAuth, which signs an httpx
+client's requests, lives with that client in fetch.py.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
 import time
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timezone
 from email.utils import formatdate, parsedate_to_datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import SplitResult, urlsplit
-
-import httpx
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from smallfedi.federation import structured_fields as sf
 
-PublicKey = rsa.RSAPublicKey | ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+    PublicKey = rsa.RSAPublicKey | ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey
 
 CLOCK_SKEW = 3600             # Mastodon's margin on both sides of the validity period
 DEFAULT_LIFETIME = 300        # validity when the signer gives no expiry
@@ -83,6 +83,9 @@ def sign_headers(method: str, url: str, headers: Mapping[str, str], body: bytes 
     `headers` are the request's other headers; Content-Type (or Accept for GET) is signed
     when present.
     """
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
     if '"' in key_id:
         raise ValueError("key_id must not contain a double quote")
     parts = urlsplit(url)
@@ -116,19 +119,14 @@ def _host(parts: SplitResult) -> str:
     return host
 
 
-class HttpSignatureAuth(httpx.Auth):
-    """Signs every request an httpx client sends (redirects are not re-signed: don't follow them)."""
+def __getattr__(name: str) -> Any:
+    # HttpSignatureAuth is still found here; it lives in fetch.py so that verifying incoming
+    # requests never loads httpx.
+    if name == "HttpSignatureAuth":
+        from smallfedi.federation.fetch import HttpSignatureAuth
 
-    requires_request_body = True  # the Digest needs the whole body
-
-    def __init__(self, key_id: str, private_key: rsa.RSAPrivateKey) -> None:
-        self.key_id = key_id
-        self.private_key = private_key
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers.update(sign_headers(request.method, str(request.url), request.headers,
-                                            request.content, self.key_id, self.private_key))
-        yield request
+        return HttpSignatureAuth
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ------------------------------------------------------------------------------------ parsing
@@ -384,6 +382,8 @@ def _component_value(request: _Request, name: str) -> str:
 
 def verify_parsed(parsed: ParsedSignature, public_key: PublicKey, now: float | None = None) -> None:
     """Raise SignatureError unless the signature is current and verifies with `public_key`."""
+    from cryptography.exceptions import InvalidSignature
+
     _check_time_window(parsed.created, parsed.expires, time.time() if now is None else now)
     verify = _verifier(parsed.algorithm, public_key)
     for message in parsed.messages:
@@ -414,6 +414,11 @@ def _check_time_window(created: float, expires: float | None, now: float) -> Non
 
 
 def _verify_ecdsa_p256_sha256(key: ec.EllipticCurvePublicKey, signature: bytes, message: bytes) -> None:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
     # RFC 9421 §3.3.4: the signature is r and s as two 32-byte big-endian integers, not DER.
     if not isinstance(key.curve, ec.SECP256R1) or len(signature) != 64:
         raise InvalidSignature()
@@ -421,18 +426,25 @@ def _verify_ecdsa_p256_sha256(key: ec.EllipticCurvePublicKey, signature: bytes, 
     key.verify(der, message, ec.ECDSA(hashes.SHA256()))
 
 
-# algorithm → (the key type it needs, verify(key, signature, message) raising InvalidSignature)
-_VERIFIERS: dict[str, tuple[type, Callable[[Any, bytes, bytes], None]]] = {
-    "rsa-v1_5-sha256": (rsa.RSAPublicKey, lambda key, signature, message: key.verify(
-        signature, message, padding.PKCS1v15(), hashes.SHA256())),
-    "rsa-pss-sha512": (rsa.RSAPublicKey, lambda key, signature, message: key.verify(
-        signature, message, padding.PSS(mgf=padding.MGF1(hashes.SHA512()), salt_length=64), hashes.SHA512())),
-    "ed25519": (ed25519.Ed25519PublicKey, lambda key, signature, message: key.verify(signature, message)),
-    "ecdsa-p256-sha256": (ec.EllipticCurvePublicKey, _verify_ecdsa_p256_sha256),
-}
+@functools.cache
+def _verifiers() -> dict[str, tuple[type, Callable[[Any, bytes, bytes], None]]]:
+    """algorithm → (the key type it needs, verify(key, signature, message) raising InvalidSignature)"""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+
+    return {
+        "rsa-v1_5-sha256": (rsa.RSAPublicKey, lambda key, signature, message: key.verify(
+            signature, message, padding.PKCS1v15(), hashes.SHA256())),
+        "rsa-pss-sha512": (rsa.RSAPublicKey, lambda key, signature, message: key.verify(
+            signature, message, padding.PSS(mgf=padding.MGF1(hashes.SHA512()), salt_length=64), hashes.SHA512())),
+        "ed25519": (ed25519.Ed25519PublicKey, lambda key, signature, message: key.verify(signature, message)),
+        "ecdsa-p256-sha256": (ec.EllipticCurvePublicKey, _verify_ecdsa_p256_sha256),
+    }
 
 
 def _verifier(algorithm: str | None, key: PublicKey) -> Callable[[Any, bytes, bytes], None]:
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
     if algorithm == "rsa-sha256":
         algorithm = "rsa-v1_5-sha256"
     elif algorithm in (None, "hs2019"):  # both mean "whatever the key is"
@@ -442,7 +454,7 @@ def _verifier(algorithm: str | None, key: PublicKey) -> Callable[[Any, bytes, by
             algorithm = "ed25519"
         elif isinstance(key, ec.EllipticCurvePublicKey) and algorithm is None:
             algorithm = "ecdsa-p256-sha256"
-    entry = _VERIFIERS.get(algorithm) if algorithm else None
+    entry = _verifiers().get(algorithm) if algorithm else None
     if entry is None or not isinstance(key, entry[0]):
         raise SignatureError("the key does not match the signature algorithm")
     return entry[1]
@@ -455,9 +467,17 @@ _MULTICODEC_ED25519 = b"\xed\x01"
 _MULTICODEC_RSA = b"\x85\x24"  # 0x1205 as a varint; the key is PKCS#1 DER (Fedify's RSA multikeys)
 
 
+@functools.lru_cache(maxsize=512)
 def load_public_key(pem_or_multibase: str) -> PublicKey:
     """A public key from an SPKI or PKCS#1 PEM (`publicKeyPem`) or a base58btc multikey
-    (`publicKeyMultibase`, "z…"). Raises SignatureError for anything unusable."""
+    (`publicKeyMultibase`, "z…"). Raises SignatureError for anything unusable.
+
+    Kept for the last 512 texts (well under a MiB): the same few hundred servers sign most of
+    what arrives, and parsing a key cost as much as checking the signature with it."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
     text = pem_or_multibase.strip()
     try:
         if text.startswith("-----BEGIN"):
@@ -474,6 +494,9 @@ def load_public_key(pem_or_multibase: str) -> PublicKey:
 
 
 def _load_multikey(data: bytes) -> PublicKey:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
     if data.startswith(_MULTICODEC_ED25519):
         return ed25519.Ed25519PublicKey.from_public_bytes(data[len(_MULTICODEC_ED25519):])
     if data.startswith(_MULTICODEC_RSA):

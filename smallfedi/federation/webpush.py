@@ -3,7 +3,8 @@
 Encryption is http_ece's (RFC 8188 records; RFC 8291 `aes128gcm` for standard subscriptions, the
 older draft-04 `aesgcm` with Encryption/Crypto-Key headers for the rest, which Mastodon's iOS
 apps and their relays still decrypt). The VAPID token (RFC 8292) is an ES256 JWT signed with
-`cryptography`. Nothing here touches the database or the network.
+`cryptography`. Nothing here touches the database or the network; both libraries are imported
+when a push is first built.
 """
 
 from __future__ import annotations
@@ -12,14 +13,13 @@ import json
 import os
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import http_ece
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-
 from smallfedi.core.push import b64url, public_point
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ec
 
 TTL = 48 * 3600             # how long the push service may hold a push for an offline device (Mastodon's)
 JWT_LIFETIME = 12 * 3600    # RFC 8292 allows at most 24 hours
@@ -39,6 +39,10 @@ def origin(url: str) -> str:
 
 def vapid_jwt(key: ec.EllipticCurvePrivateKey, endpoint: str, subject: str, now: float | None = None) -> str:
     """RFC 8292 §2: aud is the push service's origin, exp at most a day ahead, sub a contact."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
     claims = {"aud": origin(endpoint),
               "exp": int((time.time() if now is None else now) + JWT_LIFETIME), "sub": subject}
     header = {"typ": "JWT", "alg": "ES256"}
@@ -59,6 +63,9 @@ def encrypt(payload: bytes, p256dh: bytes, auth: bytes, *, standard: bool,
             salt: bytes | None = None, ephemeral: ec.EllipticCurvePrivateKey | None = None) -> tuple[bytes, dict]:
     """The encrypted body and its encoding headers. `salt` and `ephemeral` are for test vectors;
     otherwise both are fresh for every push, as they must be."""
+    import http_ece
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     if len(payload) > MAX_PLAINTEXT:
         raise ValueError("push payload too large")
     salt = os.urandom(16) if salt is None else salt
