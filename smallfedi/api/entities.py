@@ -4,7 +4,8 @@ Mastodon sends null."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 
 from smallfedi import __version__
 from smallfedi.core import following, media, media_cache, reading
@@ -18,12 +19,25 @@ MASTODON_VERSION = "4.3.0"
 NOTIFICATION_TYPES = {"reaction": "favourite"}
 
 
+# JSON as the API writes it (api.http.JSON): compact, UTF-8 unescaped.
+dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+ACCOUNTS_KEPT = 2048  # encoded accounts kept per instance
+
+
 @dataclass
 class Context:
-    """Per-request facts an entity needs: the instance and the owner's counts."""
+    """Per-request facts an entity needs: the instance and the owner's counts. One Context
+    serves every request until the next commit (see `context`), so what it keeps is as fresh
+    as the database."""
     inst: Instance
     owner_counts: tuple[int, int, int]  # followers, following, statuses
     owner_last_status_at: str | None = None
+    # The JSON of accounts by id(Account): the owner's here (it carries the counts), the others
+    # the instance's, kept across commits (theirs is a pure function of the Account).
+    local_accounts: dict = field(default_factory=dict)
+    remote_accounts: dict = field(default_factory=dict)
+    # Anything a face derives from the database alone, by name (e.g. the filters in force).
+    derived: dict = field(default_factory=dict)
 
     @property
     def base(self) -> str:
@@ -39,7 +53,8 @@ async def context(inst: Instance) -> Context:
     followers, followings = await following.counts(inst)
     statuses = await reading.post_count(inst, True)
     last = await statuses_store.last_created_at(inst.db, inst.owner.id)
-    ctx = Context(inst, (followers, followings, statuses), last[:10] if last else None)
+    ctx = Context(inst, (followers, followings, statuses), last[:10] if last else None,
+                  remote_accounts=cached[1].remote_accounts if cached is not None else {})
     inst._api_context = (commits, ctx)
     return ctx
 
@@ -90,6 +105,20 @@ def account(ctx: Context, a: Account) -> dict:
         "fields": [{"name": f.name, "value": f.value, "verified_at": None} for f in a.fields],
         "roles": [],
     }
+
+
+def account_json(ctx: Context, a: Account) -> str:
+    """`dumps(account(ctx, a))`, kept by the Account object (timelines hand out the same object
+    for an unchanged account row)."""
+    kept = ctx.local_accounts if a.local else ctx.remote_accounts
+    found = kept.get(id(a))
+    if found is not None and found[0] is a:
+        return found[1]
+    text = dumps(account(ctx, a))
+    if len(kept) >= ACCOUNTS_KEPT:
+        del kept[next(iter(kept))]  # the oldest
+    kept[id(a)] = (a, text)  # holding `a` keeps its id from being reused while the entry lives
+    return text
 
 
 def credential_account(ctx: Context, a: Account, follow_requests: int = 0) -> dict:
@@ -203,6 +232,64 @@ def status(ctx: Context, v: StatusView) -> dict:
             "reblogs_count": 0,
             "favourites_count": 0, "replies_count": 0, "in_reply_to_id": None, "in_reply_to_account_id": None,
             "language": None, "poll": None, "reblog": body}
+
+
+# The Status entity written straight as JSON: building a page's worth of dicts and encoding
+# every key of every post again was a good part of a timeline's time. The text is exactly
+# `dumps(status(ctx, v))` (the tests hold the two together); nested parts a post seldom has go
+# through the dicts.
+
+_str = json.encoder.encode_basestring  # a str as `dumps` writes it
+
+
+def _opt(value: str | None) -> str:
+    return "null" if value is None else _str(value)
+
+
+def _bool(value) -> str:
+    return "true" if value is True else "false" if value is False else dumps(value)
+
+
+def _ref(value: int | None) -> str:
+    return f'"{value}"' if value else "null"
+
+
+def _marks(v: StatusView) -> str:
+    return (f'"favourited":{_bool(v.favourited)},"reblogged":{_bool(v.reblogged)},"muted":{_bool(v.muted)},'
+            f'"bookmarked":{_bool(v.bookmarked)},"pinned":{_bool(v.pinned)}')
+
+
+def _post_json(ctx: Context, v: StatusView) -> str:
+    s = v.shown
+    return (
+        f'{{"id":"{s.id}","uri":{_str(s.uri)},"url":{_str(s.url or s.uri)},"created_at":{_str(s.created_at)},'
+        f'"edited_at":{_opt(s.edited_at)},"account":{account_json(ctx, v.shown_author)},'
+        f'"content":{_str(s.content)},"visibility":{_str(s.visibility)},"sensitive":{_bool(s.sensitive)},'
+        f'"spoiler_text":{_str(s.spoiler_text)},'
+        f'"media_attachments":{dumps([media_attachment(ctx.inst, m) for m in v.media]) if v.media else "[]"},'
+        f'"application":null,'
+        f'"mentions":{dumps([mention(ctx, a) for a in v.mentioned]) if v.mentioned else "[]"},'
+        f'"tags":{dumps([tag_ref(ctx, t) for t in s.tags]) if s.tags else "[]"},"emojis":[],'
+        f'"reblogs_count":{v.reblogs_count:d},"favourites_count":{v.favourites_count:d},'
+        f'"replies_count":{v.replies_count:d},"quotes_count":0,"in_reply_to_id":{_ref(s.in_reply_to_id)},'
+        f'"in_reply_to_account_id":{_ref(s.in_reply_to_account_id)},"reblog":null,'
+        f'"poll":{dumps(poll(v.poll)) if v.poll is not None else "null"},"card":null,'
+        f'"language":{_opt(s.language)},{_marks(v)},"filtered":[]}}')
+
+
+def status_json(ctx: Context, v: StatusView) -> str:
+    """`dumps(status(ctx, v))`."""
+    post = _post_json(ctx, v)
+    if v.reblog is None:
+        return post
+    b, s = v.status, v.shown
+    return (
+        f'{{"id":"{b.id}","uri":{_str(b.uri)},"url":{_str(s.url or s.uri)},"created_at":{_str(b.created_at)},'
+        f'"edited_at":null,"account":{account_json(ctx, v.author)},"content":"","visibility":{_str(b.visibility)},'
+        '"sensitive":false,"spoiler_text":"","media_attachments":[],"application":null,"mentions":[],"tags":[],'
+        '"emojis":[],"reblogs_count":0,"favourites_count":0,"replies_count":0,"quotes_count":0,'
+        f'"in_reply_to_id":null,"in_reply_to_account_id":null,"reblog":{post},"poll":null,"card":null,'
+        f'"language":null,{_marks(v)},"filtered":[]}}')
 
 
 def notification(ctx: Context, n: Notification, view: StatusView | None) -> dict:

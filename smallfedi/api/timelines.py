@@ -15,13 +15,44 @@ from smallfedi.core import lists
 from smallfedi.core import notifications as core_notifications
 from smallfedi.core import timelines
 from smallfedi.core.errors import NotFound
+from smallfedi.store.db import utcnow
+
+
+class _Encoded(JSON):
+    """A body already written as JSON."""
+
+    def render(self, content: bytes) -> bytes:
+        return content
+
+
+async def _matcher(ctx: entities.Context, context: str) -> core_filters.Matcher:
+    """The filters in force in `context`, kept in the Context (so until the next commit) and
+    until the first of them expires: an expired filter only leaves, and one comes back or
+    arrives only by a commit."""
+    kept = ctx.derived.get(("filters", context))
+    if kept is not None and (kept[1] is None or utcnow() < kept[1]):
+        return kept[0]
+    matcher = await core_filters.matcher(ctx.inst, context)
+    ends = [f.expires_at for f in matcher.filters if f.expires_at is not None]
+    ctx.derived[("filters", context)] = (matcher, min(ends) if ends else None)
+    return matcher
 
 
 async def _render_page(request: Request, page, context: str) -> Response:
-    """A page of posts, filtered in `context`. The Link header is the whole page's: a post
-    a filter hides must not end the paging."""
+    """A page of posts, filtered in `context` as api.filters.render filters (for the owner;
+    anyone else sees posts as they are). The Link header is the whole page's: a post a filter
+    hides must not end the paging."""
     page = linked_to_newer(page)
-    return JSON(await filters.render(request, page.items, context), headers=link_header(request, page))
+    ctx = await entities.context(request.app.state.instance)
+    matcher = await _matcher(ctx, context) if request.state.is_owner else None
+    parts = []
+    for v in page.items:
+        found = matcher.match(v) if matcher else None
+        if not found:
+            parts.append(entities.status_json(ctx, v))
+        elif not core_filters.hides(found):
+            parts.append(entities.dumps(filters.with_results(entities.status(ctx, v), found)))
+    return _Encoded(f"[{','.join(parts)}]".encode(), headers=link_header(request, page))
 
 
 def _bounds(params: Params) -> dict:
@@ -78,7 +109,7 @@ async def _render_notifications(request: Request, page) -> list[dict]:
     ctx = await entities.context(inst)
     statuses = [n.status for n in page.items if n.status is not None]
     by_id = {v.status.id: v for v in await timelines.hydrate(inst, statuses)}
-    matcher = await core_filters.matcher(inst, "notifications")
+    matcher = await _matcher(ctx, "notifications")
     out = []
     for n in page.items:
         view = by_id.get(n.status.id) if n.status else None
