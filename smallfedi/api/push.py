@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from smallfedi.api.http import JSON, bearer, current_grant, endpoint
 from smallfedi.api.params import Params
@@ -102,12 +101,3 @@ async def delete(request: Request, params: Params) -> Response:
     """200 {} whether or not there was one (Mona asks again and again otherwise)."""
     await push.unsubscribe(request.app.state.instance, await _token_id(request))
     return JSON({})
-
-
-def routes() -> list[Route]:
-    return [
-        Route(PATH, create, methods=["POST"]),
-        Route(PATH, show, methods=["GET"]),
-        Route(PATH, update, methods=["PUT"]),
-        Route(PATH, delete, methods=["DELETE"]),
-    ]

@@ -209,14 +209,3 @@ def sse(stream: str):
         return StreamingResponse(events(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
     return endpoint
-
-
-def routes() -> list:
-    from starlette.routing import Route, WebSocketRoute
-
-    base = "/api/v1/streaming"
-    sse_paths = {"user": "user", "user/notification": "user:notification", "public": "public",
-                 "public/local": "public:local", "public/remote": "public:remote", "hashtag": "hashtag",
-                 "hashtag/local": "hashtag:local", "direct": "direct", "list": "list"}
-    return [WebSocketRoute(base, websocket),
-            *(Route(f"{base}/{path}", sse(stream)) for path, stream in sse_paths.items())]

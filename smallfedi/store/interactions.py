@@ -27,40 +27,6 @@ async def favourite_by_uri(db: Database, uri: str) -> sqlite3.Row | None:
     return await db.fetchone("SELECT * FROM favourites WHERE uri = ?", (uri,))
 
 
-async def favourited(db: Database, account_id: int, status_ids: list[int]) -> set[int]:
-    if not status_ids:
-        return set()
-    marks = ", ".join("?" for _ in status_ids)
-    rows = await db.fetchall(f"SELECT status_id FROM favourites WHERE account_id = ? AND status_id IN ({marks})",
-                             (account_id, *status_ids))
-    return {r[0] for r in rows}
-
-
-async def reblogged(db: Database, account_id: int, status_ids: list[int]) -> set[int]:
-    if not status_ids:
-        return set()
-    marks = ", ".join("?" for _ in status_ids)
-    rows = await db.fetchall(
-        # The + keeps SQLite on the boost index: the account index would walk all the owner's posts.
-        f"SELECT reblog_of_id FROM statuses WHERE +account_id = ? AND reblog_of_id IN ({marks})",
-        (account_id, *status_ids))
-    return {r[0] for r in rows}
-
-
-async def counts(db: Database, status_ids: list[int]) -> dict[int, tuple[int, int, int]]:
-    """(replies, reblogs, favourites) for each status id."""
-    if not status_ids:
-        return {}
-    marks = ", ".join("?" for _ in status_ids)
-    rows = await db.fetchall(
-        f"SELECT s.id,"
-        f" (SELECT count(*) FROM statuses r WHERE r.in_reply_to_id = s.id),"
-        f" (SELECT count(*) FROM statuses b WHERE b.reblog_of_id = s.id),"
-        f" (SELECT count(*) FROM favourites f WHERE f.status_id = s.id)"
-        f" FROM statuses s WHERE s.id IN ({marks})", status_ids)
-    return {r[0]: (r[1], r[2], r[3]) for r in rows}
-
-
 async def find_reblog(db: Database, account_id: int, status_id: int) -> sqlite3.Row | None:
     return await db.fetchone("SELECT * FROM statuses WHERE +account_id = ? AND reblog_of_id = ?",
                              (account_id, status_id))

@@ -4,7 +4,6 @@ and Idempotency-Keys of posts made through apps."""
 from __future__ import annotations
 
 import sqlite3
-from typing import Sequence
 
 from smallfedi.store.db import Database, Transaction
 
@@ -26,14 +25,6 @@ async def add(tx: Transaction, kind: str, mark_id: int, status_id: int, now: str
 
 async def remove(tx: Transaction, kind: str, status_id: int) -> None:
     await tx.execute(f"DELETE FROM {_table(kind)} WHERE status_id = ?", (status_id,))
-
-
-async def marked(db: Database, kind: str, status_ids: Sequence[int]) -> set[int]:
-    if not status_ids:
-        return set()
-    marks = ", ".join("?" for _ in status_ids)
-    rows = await db.fetchall(f"SELECT status_id FROM {_table(kind)} WHERE status_id IN ({marks})", list(status_ids))
-    return {r[0] for r in rows}
 
 
 async def page(db: Database, kind: str, *, max_id: int | None, min_id: int | None, limit: int) -> list[sqlite3.Row]:
@@ -59,14 +50,6 @@ async def set_status_muted(tx: Transaction, status_id: int, muted: bool) -> None
         await tx.execute("INSERT OR IGNORE INTO status_mutes (status_id) VALUES (?)", (status_id,))
     else:
         await tx.execute("DELETE FROM status_mutes WHERE status_id = ?", (status_id,))
-
-
-async def muted_statuses(db: Database, status_ids: Sequence[int]) -> set[int]:
-    if not status_ids:
-        return set()
-    marks = ", ".join("?" for _ in status_ids)
-    rows = await db.fetchall(f"SELECT status_id FROM status_mutes WHERE status_id IN ({marks})", list(status_ids))
-    return {r[0] for r in rows}
 
 
 async def mute_account(tx: Transaction, mute_id: int, account_id: int, notifications: bool,
