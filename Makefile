@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 DEV    := var/dev
 DEV_URL ?= http://127.0.0.1:8080
 
-.PHONY: run test venv clean-dev
+.PHONY: run test bench venv clean-dev
 
 venv: $(STAMP)
 
@@ -30,6 +30,14 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# Every performance scenario against the stack's floor, written to docs/benchmarks.md (~10 min).
+# Needs wrk (Debian's package), installed here when running as root on Debian or Ubuntu.
+bench: $(STAMP)
+	@command -v wrk >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then apt-get install -y -q wrk >/dev/null; \
+		else echo "make bench needs wrk: sudo apt-get install wrk"; exit 1; fi; }
+	$(BIN)/python bench/run.py
 
 clean-dev:
 	rm -rf $(DEV)
