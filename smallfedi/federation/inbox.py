@@ -86,9 +86,8 @@ async def inbox(request: Request) -> Response:
             return _answer(202)
         if signer.blocked:
             return _answer(202)  # accepted and dropped, so a blocked server does not retry
-        await dispatch(inst, service, signer, activity)
-        async with inst.db.transaction(public=False) as tx:
-            await queue_store.mark_seen(tx, activity_id, utcnow())
+        await dispatch(inst, service, signer, activity)  # its effects are committed when it returns
+        queue_store.mark_seen_soon(inst.db, activity_id, utcnow())
         return _answer(202)
     except Rejected as exc:
         log.info("inbox rejected %s: %s", request.headers.get("signature", "")[:80] or "unsigned request",

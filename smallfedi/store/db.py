@@ -108,6 +108,7 @@ class Database:
         self._lock = asyncio.Lock()
         self._after_commit: list = []
         self._batch: _Batch | None = None  # the open SQLite transaction that queued writes join
+        self._soon: list[tuple[str, tuple]] = []  # see write_soon
         self.commits = 0  # bumped by every commit: a cheap key for caches of derived figures
         # Bumped by every commit that may change what strangers see (the owner's profile and
         # posts, counts, collections): the key of the rendered public documents' cache. A
@@ -136,6 +137,18 @@ class Database:
     async def close(self) -> None:
         async with self._lock:  # a commit in flight finishes first
             self._worker.shutdown(wait=True)  # …even one whose waiting task was cancelled
+            writer = self._writer
+            if writer is not None and (self._soon or self._batch is not None):
+                # A batch whose commit had not yet run, and what write_soon kept: committed now.
+                if not writer.in_transaction:
+                    writer.execute("BEGIN IMMEDIATE")
+                for sql, params in self._soon:
+                    writer.execute(sql, params)
+                writer.execute("COMMIT")
+                self._soon = []
+                if self._batch is not None and not self._batch.done.done():
+                    self._batch.done.set_result(None)
+                self._batch = None
             for conn in (self._reader, self._slow_reader, self._writer):
                 if conn is not None:
                     conn.close()
@@ -208,10 +221,31 @@ class Database:
         # Shielded: a caller cancelled while waiting must not cancel the others' commit.
         await asyncio.shield(batch.done)
 
+    def write_soon(self, sql: str, params: tuple = ()) -> None:
+        """A write nobody waits for: it joins the next commit (within milliseconds; one is
+        started if none is on its way). Only for what a crash may lose at the cost of repeated
+        work, never of data: the inbox's record of activities already handled, whose loss
+        means a redelivered activity is handled again, which every handler absorbs."""
+        self._soon.append((sql, params))
+        if self._batch is None and len(self._soon) == 1:
+            asyncio.get_running_loop().create_task(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        if self._soon and self._writer is not None:  # else a commit (or close) took them already
+            async with self.transaction(public=False):
+                pass  # the commit writes them
+
     async def _commit(self, batch: _Batch) -> None:
         async with self._lock:
             self._batch = None
             writer = self._writer
+            if self._soon:
+                soon, self._soon = self._soon, []
+                for sql, params in soon:
+                    try:
+                        writer.execute(sql, params)
+                    except sqlite3.Error:
+                        log.exception("a deferred write failed: %s", sql)
             try:
                 # The fsync waits for the disk: in the worker thread, the loop serves meanwhile.
                 await asyncio.get_running_loop().run_in_executor(self._worker, writer.execute, "COMMIT")

@@ -77,7 +77,7 @@ async def seen(db: Database, uri: str) -> bool:
     return await db.fetchone("SELECT 1 FROM inbox_seen WHERE activity_uri = ?", (uri,)) is not None
 
 
-async def mark_seen(tx: Transaction, uri: str, now: str) -> bool:
-    """Record an inbound activity id; False when it was already there (a repeated delivery)."""
-    cur = await tx.execute("INSERT OR IGNORE INTO inbox_seen (activity_uri, received_at) VALUES (?, ?)", (uri, now))
-    return cur.rowcount > 0
+def mark_seen_soon(db: Database, uri: str, now: str) -> None:
+    """Record an inbound activity id with the next commit, without waiting for it (a crash
+    before then only means a redelivery is handled again)."""
+    db.write_soon("INSERT OR IGNORE INTO inbox_seen (activity_uri, received_at) VALUES (?, ?)", (uri, now))

@@ -154,3 +154,26 @@ async def test_hot_queries_use_an_index_not_a_scan(tmp_path):
             assert "SCAN" not in plan, (sql, plan)
     finally:
         await db.close()
+
+
+async def test_a_write_soon_is_committed_without_being_waited_for(tmp_path):
+    import asyncio
+
+    db = Database(tmp_path / "x.db")
+    await db.open()
+    db.write_soon("INSERT INTO tombstones (uri, deleted_at) VALUES (?, 'now')", ("alone",))
+    for _ in range(100):  # committed by a transaction of its own, within moments
+        if await db.fetchval("SELECT count(*) FROM tombstones WHERE uri = 'alone'"):
+            break
+        await asyncio.sleep(0.01)
+    assert await db.fetchval("SELECT count(*) FROM tombstones WHERE uri = 'alone'") == 1
+    # Joined to a transaction already on its way, and kept even if that one fails.
+    db.write_soon("INSERT INTO tombstones (uri, deleted_at) VALUES (?, 'now')", ("joined",))
+    with pytest.raises(RuntimeError):
+        await _insert(db, "failed", fail=True)
+    await _insert(db, "next")
+    assert await db.fetchval("SELECT count(*) FROM tombstones WHERE uri = 'joined'") == 1
+    # What is still pending at close is written then.
+    db.write_soon("INSERT INTO tombstones (uri, deleted_at) VALUES (?, 'now')", ("at close",))
+    await db.close()
+    assert sqlite3.connect(db.path).execute("SELECT count(*) FROM tombstones WHERE uri = 'at close'").fetchone()[0] == 1
