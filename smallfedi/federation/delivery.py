@@ -55,6 +55,9 @@ class DeliveryWorker(QueueWorker):
         self.client = client
         self.auth = auth
 
+    def _destination(self, row) -> str:
+        return row["host"]
+
     async def _due(self, now: float, limit: int) -> list:
         return await queue_store.due(self.inst.db, now, limit)
 

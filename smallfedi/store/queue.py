@@ -34,12 +34,13 @@ async def enqueue(tx: Transaction, activity_id: int, inboxes: Iterable[tuple[str
 
 
 async def due(db: Database, now: float, limit: int) -> list[sqlite3.Row]:
-    """Deliveries whose time has come, skipping paused hosts, with their activity's JSON."""
+    """Deliveries whose time has come, skipping paused hosts, with their activity's JSON;
+    a post's deliveries to one host together (the worker sends them over one connection)."""
     return await db.fetchall(
         "SELECT d.*, a.json AS activity_json FROM deliveries d JOIN activities a ON a.id = d.activity_id"
         " LEFT JOIN host_health h ON h.host = d.host"
         " WHERE d.next_attempt_at <= ? AND coalesce(h.paused_until, 0) <= ?"
-        " ORDER BY d.next_attempt_at LIMIT ?", (now, now, limit))
+        " ORDER BY d.next_attempt_at, d.host LIMIT ?", (now, now, limit))
 
 
 async def next_due_at(db: Database) -> float | None:
