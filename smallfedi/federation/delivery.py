@@ -15,6 +15,9 @@ from email.utils import parsedate_to_datetime
 import httpx
 
 from smallfedi.core.instance import Instance
+from smallfedi.federation.fetch import HttpSignatureAuth
+from smallfedi.federation.sender import Sender, SendError
+from smallfedi.federation.signatures import sign_headers
 from smallfedi.federation.worker import QueueWorker
 from smallfedi.store import follows as follows_store
 from smallfedi.store import queue as queue_store
@@ -49,11 +52,12 @@ class DeliveryWorker(QueueWorker):
     name = "delivery"
     batch = BATCH
 
-    def __init__(self, inst: Instance, client: httpx.AsyncClient, auth: httpx.Auth,
-                 concurrency: int = CONCURRENCY) -> None:
+    def __init__(self, inst: Instance, client: httpx.AsyncClient, auth: HttpSignatureAuth,
+                 concurrency: int = CONCURRENCY, sender: Sender | None = None) -> None:
         super().__init__(inst, concurrency)
         self.client = client
         self.auth = auth
+        self.sender = sender  # None: through the httpx client (an injected transport, in tests)
 
     def _destination(self, row) -> str:
         return row["host"]
@@ -66,14 +70,18 @@ class DeliveryWorker(QueueWorker):
 
     async def _deliver(self, row) -> None:
         body = row["activity_json"].encode("utf-8")
+        headers = {"Content-Type": "application/activity+json", "Accept": "application/activity+json"}
         try:
-            response = await self.client.post(
-                row["inbox_url"], content=body, auth=self.auth,
-                headers={"Content-Type": "application/activity+json", "Accept": "application/activity+json"})
-        except httpx.HTTPError as exc:
+            if self.sender is not None:
+                headers.update(sign_headers("POST", row["inbox_url"], headers, body, self.auth.key_id,
+                                            self.auth.private_key))
+                status, answer = await self.sender.post(row["inbox_url"], headers, body)
+            else:
+                response = await self.client.post(row["inbox_url"], content=body, auth=self.auth, headers=headers)
+                status, answer = response.status_code, response.headers
+        except (httpx.HTTPError, SendError) as exc:
             await self._failed(row, f"{type(exc).__name__}: {exc}", None)
             return
-        status = response.status_code
         if 200 <= status < 300:
             async with self.inst.db.transaction(public=False) as tx:
                 await queue_store.done(tx, row["id"])
@@ -94,7 +102,7 @@ class DeliveryWorker(QueueWorker):
                 await queue_store.done(tx, row["id"])
             log.warning("%s refused delivery %s with %d; giving up", row["inbox_url"], row["id"], status)
             return
-        await self._failed(row, f"HTTP {status}", retry_after_seconds(response.headers.get("retry-after")))
+        await self._failed(row, f"HTTP {status}", retry_after_seconds(answer.get("retry-after")))
 
     async def _failed(self, row, error: str, retry_after: float | None) -> None:
         created = datetime.fromisoformat(row["created_at"].replace("Z", "+00:00"))

@@ -81,6 +81,28 @@ def is_public_address(address: str) -> bool:
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 
 
+async def checked_addresses(host: str, timeout: float | None, *, allow_private: bool,
+                            resolve: Resolver = resolve_host) -> list[str]:
+    """The addresses for `host`, all of them public unless private ones are allowed."""
+    try:
+        found = [str(ipaddress.ip_address(host))]
+    except ValueError:
+        try:
+            found = await asyncio.wait_for(resolve(host), timeout)
+        except TimeoutError:
+            raise httpx.ConnectTimeout(f"resolving {host} timed out") from None
+        except OSError as exc:  # socket.gaierror
+            raise httpx.ConnectError(f"could not resolve {host}: {exc}") from None
+        if not found:
+            raise httpx.ConnectError(f"could not resolve {host}")
+    if not allow_private:
+        # Any private answer refuses the host: the connection might pick that one.
+        for address in found:
+            if not is_public_address(address):
+                raise BlockedAddress(f"refused {host}: {address} is not a public address")
+    return found
+
+
 class GuardedTransport(httpx.AsyncBaseTransport):
     """Refuses requests to non-public addresses (unless allow_private), to schemes other than
     http/https and to impossible ports, then hands the request to `inner`."""
@@ -112,28 +134,7 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         await self.inner.aclose()
 
     async def addresses(self, host: str, timeout: float | None) -> list[str]:
-        """The addresses for `host`, all of them public unless private ones are allowed."""
-        try:
-            found = [str(ipaddress.ip_address(host))]
-        except ValueError:
-            found = await self._lookup(host, timeout)
-        if not self.allow_private:
-            # Any private answer refuses the host: the connection might pick that one.
-            for address in found:
-                if not is_public_address(address):
-                    raise BlockedAddress(f"refused {host}: {address} is not a public address")
-        return found
-
-    async def _lookup(self, host: str, timeout: float | None) -> list[str]:
-        try:
-            found = await asyncio.wait_for(self.resolve(host), timeout)
-        except TimeoutError:
-            raise httpx.ConnectTimeout(f"resolving {host} timed out") from None
-        except OSError as exc:  # socket.gaierror
-            raise httpx.ConnectError(f"could not resolve {host}: {exc}") from None
-        if not found:
-            raise httpx.ConnectError(f"could not resolve {host}")
-        return found
+        return await checked_addresses(host, timeout, allow_private=self.allow_private, resolve=self.resolve)
 
     def _pinned_transport(self) -> httpx.AsyncHTTPTransport:
         # TCP_NODELAY: httpx writes headers and body separately; without it Nagle's algorithm

@@ -84,9 +84,24 @@ class FederationRuntime:
                 return  # deliver=False: the queue stays as it is
             from smallfedi.federation.delivery import DeliveryWorker
 
-            self.worker = DeliveryWorker(self.inst, self.client, self.auth)
+            self.worker = DeliveryWorker(self.inst, self.client, self.auth, sender=self._sender())
             self.worker.start()
         self.worker.wake()
+
+    def _sender(self):
+        """Deliveries' own lean HTTP (federation/sender.py) on the real network; with an injected
+        transport (in-process federation in tests) they go through the httpx client like the rest."""
+        if self.transport is not None:
+            return None
+        from smallfedi.federation.fetch import checked_addresses
+        from smallfedi.federation.sender import Sender
+
+        allow_private = self.inst.config.federation.allow_private_addresses
+
+        async def addresses(host: str, timeout: float | None) -> list[str]:
+            return await checked_addresses(host, timeout, allow_private=allow_private)
+
+        return Sender(addresses, user_agent=f"smallfedi/{__version__} (+{self.inst.base_url})")
 
     def wake_push(self) -> None:
         if self.push_worker is None:
@@ -105,6 +120,8 @@ class FederationRuntime:
             await self.push_worker.stop()
         if self.worker:
             await self.worker.stop()
+            if self.worker.sender is not None:
+                self.worker.sender.close()
         if self._client:
             await self._client.aclose()
         # A later start() begins afresh, as it did when start() made everything.
