@@ -41,7 +41,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
-from federation import add_followers, free_port, free_ports, wait_http  # noqa: E402
+from common import add_followers, free_port, free_ports, wait_http  # noqa: E402
 from timeline import TOKEN, build  # noqa: E402
 
 CONNECTIONS = 16
@@ -415,6 +415,40 @@ def soak(url: str, pid: int, minutes: float, folder: Path) -> list[tuple[float, 
     return samples
 
 
+def soak_only(minutes: float, out: Path) -> None:
+    """The soak alone, long: does memory stay flat under hours-like use?"""
+    with tempfile.TemporaryDirectory(prefix="smallfedi-soak-") as tmp:
+        folder = Path(tmp)
+        config, url, _ = build(folder, 10_000)
+        proc = serve(config, url)
+        try:
+            began = time.perf_counter()
+            samples = soak(url, proc.pid, minutes, folder)
+            took = (time.perf_counter() - began) / 60
+        finally:
+            stop(proc)
+    rows = "\n".join(f"| {m:.1f} | {r:.1f} |" for m, r in samples)
+    growth = samples[-1][1] - samples[1][1]
+    out.write_text(f"""# Memory over a long soak
+
+Written by `.venv/bin/python bench/run.py --soak-only --soak-minutes {minutes:g}` on
+{time.strftime('%Y-%m-%d')} ({took:.0f} minutes). **Machine:** {machine()}.
+
+One `smallfedi serve` process with 10,000 generated statuses, loaded at full speed by wrk
+({CONNECTIONS} connections) with a mix of WebFinger, the actor, the profile page, an outbox
+page and the home timeline API, while the owner's app posts every 2 seconds (each post
+invalidates the cached public documents, so they are rendered again). RSS is sampled every
+30 seconds.
+
+Growth from the end of the first chunk to the end: **{growth:+.1f} MiB** (target: none).
+
+| Minutes | RSS MiB |
+|---:|---:|
+{rows}
+""")
+    print(f"soak: {minutes:g} minutes, RSS {samples[1][1]:.1f} → {samples[-1][1]:.1f} MiB; written to {out}")
+
+
 # --- The report ----------------------------------------------------------------------------
 
 def versions() -> dict[str, str]:
@@ -572,9 +606,14 @@ def main() -> None:
     parser.add_argument("--soak-minutes", type=float, default=3)
     parser.add_argument("--large", type=int, default=1_000_000)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    parser.add_argument("--soak-only", action="store_true",
+                        help="only the soak (e.g. --soak-minutes 30), its table written to docs/soak.md")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("bench: wrk is missing (Debian/Ubuntu: apt-get install wrk)")
+    if args.soak_only:
+        soak_only(args.soak_minutes, ROOT / "docs" / "soak.md")
+        return
     began = time.perf_counter()
     results: dict = {"versions": versions()}
 

@@ -1,7 +1,7 @@
 """A delivery sink for benchmarks: listens on many loopback ports (one per pretend host),
 verifies every POST's HTTP signature with the sender's public key, and counts.
 
-Usage (started by bench/federation.py): sink.py --key KEY.pem --control PORT --ports P1,P2,...
+Usage (started by bench/run.py): sink.py --key KEY.pem --control PORT --ports P1,P2,...
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from federation import free_port, wait_http  # noqa: E402  (same folder)
+from common import free_port, wait_http  # noqa: E402  (same folder)
 
 FOLLOWED, STRANGERS = 100, 400
 TOKEN = "bench-token-" + "x" * 32
