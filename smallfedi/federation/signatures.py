@@ -119,16 +119,6 @@ def _host(parts: SplitResult) -> str:
     return host
 
 
-def __getattr__(name: str) -> Any:
-    # HttpSignatureAuth is still found here; it lives in fetch.py so that verifying incoming
-    # requests never loads httpx.
-    if name == "HttpSignatureAuth":
-        from smallfedi.federation.fetch import HttpSignatureAuth
-
-        return HttpSignatureAuth
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 # ------------------------------------------------------------------------------------ parsing
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from smallfedi.federation import signatures
-from smallfedi.federation.fetch import (AP_ACCEPT, BlockedAddress, FetchError, Gone,
+from smallfedi.federation.fetch import (AP_ACCEPT, BlockedAddress, FetchError, Gone, HttpSignatureAuth,
                                         check_origin, fetch_json, fetch_object, is_public_address,
                                         make_client, resolve_host)
 
@@ -173,7 +173,7 @@ async def test_default_transport_checks_the_address_it_connects_to():
 
 async def test_signed_get_is_verifiable():
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    auth = signatures.HttpSignatureAuth("https://me.example/actor#main-key", key)
+    auth = HttpSignatureAuth("https://me.example/actor#main-key", key)
     mock = Mock({("public.example", "/start"): redirect("https://other.example:8443/final?page=1")})
     async with mock.client() as client:
         final, doc = await fetch_json(client, "https://public.example/start", auth=auth)
