@@ -212,14 +212,16 @@ class FederationService:
         return f"{self.inst.base_url}/activities/{self.inst.ids.next()}"
 
     async def _queue(self, tx: Transaction, doc: dict, inboxes) -> None:
-        from smallfedi.federation.parse import same_origin
+        from smallfedi.federation.parse import origin
 
         targets = []
         blocked = await domain_blocks_store.domains_in(tx)
+        ours = origin(self.inst.base_url)
         for inbox in dict.fromkeys(i for i in inboxes if i):
-            if same_origin(inbox, self.inst.base_url):
+            parts = urlsplit(inbox)  # once per inbox: a post to many followers runs this often
+            if f"{parts.scheme}://{parts.netloc}".lower() == ours:
                 continue  # never deliver to ourselves
-            host = urlsplit(inbox).netloc.lower()
+            host = parts.netloc.lower()
             if any(domain_blocks.covers(d, host) for d in blocked):
                 continue  # nor to a blocked domain
             targets.append((inbox, host))

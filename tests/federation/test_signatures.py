@@ -499,7 +499,9 @@ def test_http_signature_auth_through_httpx(rsa_key):
         seen.append(request.headers["signature"])
         return httpx.Response(202)
 
-    auth = sig.HttpSignatureAuth(KEY_ID, rsa_key)
+    from smallfedi.federation.fetch import HttpSignatureAuth
+
+    auth = HttpSignatureAuth(KEY_ID, rsa_key)
     with httpx.Client(transport=httpx.MockTransport(inbox), auth=auth) as client:
         posted = client.post("http://127.0.0.1:8080/inbox?x=1", json={"type": "Follow"},
                              headers={"Content-Type": "application/activity+json"})
