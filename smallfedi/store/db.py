@@ -304,7 +304,7 @@ def _fetch(conn: sqlite3.Connection, sql: str, params: tuple) -> list[sqlite3.Ro
 
 
 class _Cursor:
-    """A finished statement's rows, with aiosqlite's async cursor methods."""
+    """A finished statement's rows, behind the async cursor methods the store's code awaits."""
 
     __slots__ = ("_cursor",)
 

@@ -30,6 +30,8 @@ async def test_signed_fetch_required_but_federation_still_works(tmp_path):
         await net.settle()
         copy = await bob.app.state.instance.federation.resolve_status(post.uri)
         assert copy is not None and "signed eyes" in copy.content
+        # What a signed reader got is never handed to an unsigned one from the public cache.
+        assert (await alice.get(f"/users/alice/statuses/{post.id}", headers=AP)).status_code == 401
         # A bad signature is refused, not treated as unsigned.
         bad = await alice.get(f"/users/alice/statuses/{post.id}",
                               headers={**AP, "Signature": 'keyId="x",signature="AAAA"'})
