@@ -48,6 +48,8 @@ class Instance:
         self.media_processing = asyncio.Semaphore(1)
         self.cache_fetches = asyncio.Semaphore(4)
         self.cache_fetch_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        # Access tokens already checked, by hash: see core.oauth.grant_for.
+        self.grants: dict = {}
         # The federation face's implementation of core.ports.Federation, set by the app.
         self.federation: Federation = None  # type: ignore[assignment]
 

@@ -26,6 +26,7 @@ MAX_NAME = 200
 MAX_REDIRECT_URIS = 10
 MAX_URI = 2000
 TOUCH_EVERY = timedelta(hours=1)  # how often "last used" is written; not on every call
+GRANTS_KEPT = 64  # checked tokens kept in memory (one person: a handful of apps)
 # Schemes a browser would run rather than hand to an app.
 _SCRIPT_SCHEMES = frozenset(["javascript", "data", "vbscript", "blob", "about", "file"])
 
@@ -252,16 +253,26 @@ async def revoke(inst: Instance, app: App, token: str | None) -> None:
 async def grant_for(inst: Instance, token: str | None) -> Grant | None:
     if not token or len(token) > 200:
         return None
-    row = await oauth_store.token_by_hash(inst.db, secrets.token_hash(token))
+    digest = secrets.token_hash(token)
+    # An app sends its token with every request: what was found is kept until the next commit
+    # (a revocation is one) or for a minute, whichever comes first.
+    kept = inst.grants.get(digest)
+    if kept is not None and kept[0] == inst.db.commits and time.monotonic() < kept[1]:
+        return kept[2]
+    row = await oauth_store.token_by_hash(inst.db, digest)
     if row is None:
         return None
     now = datetime.now(timezone.utc)
     if row["last_used_at"] is None or row["last_used_at"] < format_time(now - TOUCH_EVERY):
         # For the owner's list of apps ("last used …"); at most once an hour per token.
-        async with inst.db.transaction() as tx:
+        async with inst.db.transaction(public=False) as tx:
             await oauth_store.touch_token(tx, row["id"], format_time(now))
-    return Grant(row["id"], row["app_id"], row["app_name"], row["app_website"], row["scopes"].split(),
-                 bool(row["for_owner"]))
+    grant = Grant(row["id"], row["app_id"], row["app_name"], row["app_website"], row["scopes"].split(),
+                  bool(row["for_owner"]))
+    if len(inst.grants) >= GRANTS_KEPT:
+        inst.grants.clear()
+    inst.grants[digest] = (inst.db.commits, time.monotonic() + 60, grant)
+    return grant
 
 
 async def authorised_apps(inst: Instance) -> list:
