@@ -4,7 +4,7 @@ Statements run on the event loop's own thread: an indexed SQLite read or insert 
 microseconds, far less than handing it to a worker thread and back (what a thread per
 connection costs on every statement, ~25 µs of CPU, was most of the database time). Only
 what may take long leaves the loop: COMMIT, whose fsync waits for the disk, runs in a worker
-thread, and so do the few reads marked `slow` (whole-table counts for the storage page).
+thread, and the few reads marked `slow` (whole-table counts for the storage page) in another.
 
 WAL lets the readers see every committed write while a write is in progress. Writes go
 through `transaction()`, which holds a lock so two coroutines never interleave statements in
@@ -103,8 +103,8 @@ class Database:
         self._tx: Transaction | None = None
         self._reader: sqlite3.Connection | None = None  # quick reads, on the loop's thread
         self._slow_reader: sqlite3.Connection | None = None  # slow reads, in the worker thread
-        # One thread for COMMITs and slow reads: never two at once on one connection.
-        self._worker = ThreadPoolExecutor(1, thread_name_prefix="smallfedi-db")
+        self._worker: ThreadPoolExecutor | None = None  # COMMITs
+        self._slow: ThreadPoolExecutor | None = None  # slow reads, so they never hold up a COMMIT
         self._lock = asyncio.Lock()
         self._after_commit: list = []
         self._batch: _Batch | None = None  # the open SQLite transaction that queued writes join
@@ -117,8 +117,9 @@ class Database:
         self.public_generation = 0
 
     async def open(self) -> None:
-        if self._worker._shutdown:
-            self._worker = ThreadPoolExecutor(1, thread_name_prefix="smallfedi-db")
+        # A thread each, so no connection is ever used by two threads at once.
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="smallfedi-commit")
+        self._slow = ThreadPoolExecutor(1, thread_name_prefix="smallfedi-slow-read")
         self._writer = self._connect()
         self._tx = Transaction(self._writer)
         await self.migrate()
@@ -126,7 +127,7 @@ class Database:
         self._slow_reader = self._connect()
 
     def _connect(self) -> sqlite3.Connection:
-        # check_same_thread off: the worker thread COMMITs on the writer and reads on the slow
+        # check_same_thread off: a worker thread COMMITs on the writer, another reads on the slow
         # reader, always while the loop's thread leaves that connection alone.
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
@@ -136,7 +137,9 @@ class Database:
 
     async def close(self) -> None:
         async with self._lock:  # a commit in flight finishes first
-            self._worker.shutdown(wait=True)  # …even one whose waiting task was cancelled
+            for pool in (self._worker, self._slow):
+                if pool is not None:
+                    pool.shutdown(wait=True)  # …even one whose waiting task was cancelled
             writer = self._writer
             if writer is not None and (self._soon or self._batch is not None):
                 # A batch whose commit had not yet run, and what write_soon kept: committed now.
@@ -286,7 +289,7 @@ class Database:
         thread, so the loop keeps serving); every other read is indexed and runs here."""
         assert self._reader is not None, "database is not open"
         if slow:
-            return await asyncio.get_running_loop().run_in_executor(self._worker, _fetch, self._slow_reader, sql,
+            return await asyncio.get_running_loop().run_in_executor(self._slow, _fetch, self._slow_reader, sql,
                                                                     tuple(params))
         rows = self._reader.execute(sql, tuple(params)).fetchall()
         # Still a point where other tasks run, as a read in a thread was: a loop that polls the
