@@ -595,7 +595,7 @@ same scenarios with each, in the same rounds:
 
 Soak: {args.soak_minutes} minutes of mixed reads (WebFinger, actor, profile page, outbox, home
 timeline) at full speed from wrk while the owner's app posts every 2 s; RSS sampled each chunk
-(the 30-minute soak of the targets is `--soak-minutes 30`):
+(the 30-minute soak of the targets: [soak.md](soak.md), from `--soak-only --soak-minutes 30`):
 
 | Minutes | RSS MiB |
 |---:|---:|
