@@ -218,10 +218,9 @@ class FederationService:
         blocked = await domain_blocks_store.domains_in(tx)
         ours = origin(self.inst.base_url)
         for inbox in dict.fromkeys(i for i in inboxes if i):
-            parts = urlsplit(inbox)  # once per inbox: a post to many followers runs this often
-            if f"{parts.scheme}://{parts.netloc}".lower() == ours:
+            if origin(inbox) == ours:
                 continue  # never deliver to ourselves
-            host = parts.netloc.lower()
+            host = urlsplit(inbox).netloc.lower()
             if any(domain_blocks.covers(d, host) for d in blocked):
                 continue  # nor to a blocked domain
             targets.append((inbox, host))
